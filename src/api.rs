@@ -1,0 +1,1 @@
+//! Safe API (to be written).

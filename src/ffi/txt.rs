@@ -1,0 +1,1 @@
+//! TXTRecord* (to be written).

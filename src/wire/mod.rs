@@ -1,0 +1,4 @@
+//! Wire formats: DNS messages on hickory-proto, service names, TXT data.
+
+pub mod service_name;
+pub mod txt;

@@ -1,0 +1,1 @@
+//! Service names (to be written).

@@ -1,0 +1,1 @@
+//! TXT codec (to be written).
