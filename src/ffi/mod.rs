@@ -3,3 +3,9 @@
 
 pub mod txt;
 pub mod types;
+
+/// Runs the body of an exported function so that no Rust panic unwinds into
+/// C: a panic (always a bug of ours) turns into `on_panic`.
+pub(crate) fn guard<R>(on_panic: R, body: impl FnOnce() -> R) -> R {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(on_panic)
+}
