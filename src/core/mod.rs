@@ -1,1 +1,322 @@
-//! Sans-I/O core (to be written).
+//! The sans-I/O mDNS / DNS-SD protocol core.
+//!
+//! [`Core`] is a deterministic state machine. In: received datagrams (with
+//! their arrival interface and source), API commands, the interface list and
+//! the current time, always as arguments. Out: datagrams to send
+//! ([`Core::poll_transmit`]), events for API handles ([`Core::poll_event`])
+//! and the next deadline ([`Core::poll_timeout`]). It never reads a clock,
+//! opens a socket or starts a thread, so every timing rule is tested on a
+//! virtual clock.
+//!
+//! One RFC concern a file, each an `impl Core` block with its own state:
+//! - `records`: our authoritative record groups (a service, the host name);
+//! - `probe`: probing, tie-breaking, conflicts and renaming (RFC 6762 §8.1, §8.2, §9);
+//! - `announce`: announcements and goodbyes (§8.3, §8.4, §10.1);
+//! - `responder`: answering queries (§6, §7, §6.7);
+//! - `querier`: continuous questions and cache refresh (§5.2, §7.1);
+//! - `cache`: what other hosts told us, per interface (§10);
+//! - `operations`: browse, resolve and query turned into events.
+
+pub mod announce;
+pub mod cache;
+pub mod constants;
+pub mod operations;
+pub mod probe;
+pub mod querier;
+pub mod records;
+pub mod responder;
+pub mod rng;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
+use std::time::Instant;
+
+use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::rr::Name;
+
+use crate::wire::message;
+use constants::*;
+
+pub use operations::{BrowseSpec, QuerySpec, ResolveSpec};
+pub use records::ServiceSpec;
+
+/// An interface index, as the kernel numbers them (`if_nametoindex`).
+pub type IfIndex = u32;
+
+/// The identity of an API handle (a registration or an operation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Handle(pub u64);
+
+/// What the core knows of one interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceInfo {
+    pub index: IfIndex,
+    pub name: String,
+    pub ipv4: Vec<Ipv4Addr>,
+    pub ipv6: Vec<Ipv6Addr>,
+}
+
+/// A datagram received from the network.
+#[derive(Debug, Clone)]
+pub struct Datagram {
+    /// The interface it arrived on.
+    pub ifindex: IfIndex,
+    /// The sender's address and port.
+    pub source: SocketAddr,
+    /// Whether it was sent to the mDNS multicast group (rather than unicast to us).
+    pub multicast: bool,
+    pub payload: Vec<u8>,
+}
+
+/// A datagram the driver must send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// The interface to send it on.
+    pub ifindex: IfIndex,
+    /// The destination: the mDNS group, or a unicast address.
+    pub destination: SocketAddr,
+    pub payload: Vec<u8>,
+}
+
+/// An event for the API handle that asked for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A registration finished probing under `name` (its current instance label).
+    Registered { handle: Handle, name: Vec<u8> },
+    /// A registration lost its name and may not rename (NoAutoRename).
+    NameConflict { handle: Handle },
+    /// A browse found an instance (`add`) or saw it go away.
+    Browse { handle: Handle, add: bool, instance: Vec<u8>, service_type: Name, domain: Name, ifindex: IfIndex },
+    /// A resolve has (new) data.
+    Resolved { handle: Handle, fullname: Name, target: Name, port: u16, txt: Vec<u8>, ifindex: IfIndex },
+    /// A record query has an answer (`add`) or saw one go away.
+    Record { handle: Handle, add: bool, name: Name, rtype: u16, rclass: u16, rdata: Vec<u8>, ttl: u32, ifindex: IfIndex },
+}
+
+/// Why a command was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CoreError {
+    /// The handle is not known (already cancelled).
+    UnknownHandle,
+    /// A parameter is out of range.
+    BadParam(&'static str),
+}
+
+/// Settings the driver gives the core once.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// The first label of our host name, e.g. `b"myhost"` for `myhost.local.`.
+    pub host_label: Vec<u8>,
+    /// Seed of the random number generator.
+    pub seed: u64,
+}
+
+/// One interface and what lives on it.
+#[derive(Debug)]
+pub(crate) struct Interface {
+    pub info: InterfaceInfo,
+    pub cache: cache::Cache,
+}
+
+/// The protocol engine. See the module documentation.
+pub struct Core {
+    pub(crate) rng: rng::Rng,
+    pub(crate) interfaces: BTreeMap<IfIndex, Interface>,
+    pub(crate) groups: records::Groups,
+    pub(crate) responder: responder::Responder,
+    pub(crate) querier: querier::Querier,
+    pub(crate) operations: operations::Operations,
+    sent: VecDeque<(Instant, u64)>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    next_handle: u64,
+}
+
+/// The mDNS multicast destination for IPv4.
+pub fn multicast_v4() -> SocketAddr {
+    SocketAddr::V4(SocketAddrV4::new(MDNS_GROUP_V4, MDNS_PORT))
+}
+
+fn payload_hash(payload: &[u8]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    payload.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl Core {
+    pub fn new(config: CoreConfig, now: Instant) -> Core {
+        let mut core = Core {
+            rng: rng::Rng::new(config.seed),
+            interfaces: BTreeMap::new(),
+            groups: records::Groups::new(&config.host_label),
+            responder: responder::Responder::default(),
+            querier: querier::Querier::default(),
+            operations: operations::Operations::default(),
+            sent: VecDeque::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            next_handle: 1,
+        };
+        core.start_host_probing(now);
+        core
+    }
+
+    pub(crate) fn new_handle(&mut self) -> Handle {
+        let handle = Handle(self.next_handle);
+        self.next_handle += 1;
+        handle
+    }
+
+    /// Our current host name, e.g. `myhost.local.`.
+    pub fn host_name(&self) -> &Name {
+        &self.groups.host.name
+    }
+
+    /// Every address of every interface: records carrying one of these come
+    /// from this machine (another responder on the same host, not a rival).
+    pub(crate) fn is_own_address(&self, addr: IpAddr) -> bool {
+        self.interfaces.values().any(|i| match addr {
+            IpAddr::V4(a) => i.info.ipv4.contains(&a),
+            IpAddr::V6(a) => i.info.ipv6.contains(&a),
+        })
+    }
+
+    /// Replaces the interface list: new interfaces get probes and
+    /// announcements, vanished ones lose their cache and records.
+    pub fn set_interfaces(&mut self, now: Instant, list: Vec<InterfaceInfo>) {
+        let old: Vec<IfIndex> = self.interfaces.keys().copied().collect();
+        for index in &old {
+            if !list.iter().any(|i| i.index == *index) {
+                self.interface_removed(now, *index);
+            }
+        }
+        for info in list {
+            match self.interfaces.get_mut(&info.index) {
+                Some(existing) if existing.info == info => {}
+                Some(existing) => {
+                    let addresses_changed = existing.info.ipv4 != info.ipv4 || existing.info.ipv6 != info.ipv6;
+                    existing.info = info.clone();
+                    if addresses_changed {
+                        self.host_addresses_changed(now, info.index);
+                    }
+                }
+                None => {
+                    let index = info.index;
+                    self.interfaces.insert(index, Interface { info, cache: cache::Cache::default() });
+                    self.interface_added(now, index);
+                }
+            }
+        }
+    }
+
+    fn interface_added(&mut self, now: Instant, ifindex: IfIndex) {
+        self.groups_interface_added(now, ifindex);
+        self.querier_interface_added(now, ifindex);
+    }
+
+    fn interface_removed(&mut self, now: Instant, ifindex: IfIndex) {
+        if let Some(interface) = self.interfaces.remove(&ifindex) {
+            for record in interface.cache.into_records() {
+                self.operations_cache_changed(ifindex, &record, false);
+            }
+        }
+        self.groups_interface_removed(ifindex);
+        self.responder.forget_interface(ifindex);
+        let _ = now;
+    }
+
+    /// Handles one received datagram. Malformed packets are dropped silently.
+    pub fn handle_datagram(&mut self, now: Instant, datagram: Datagram) {
+        if !self.interfaces.contains_key(&datagram.ifindex) {
+            return;
+        }
+        let Some(message) = message::decode(&datagram.payload) else { return };
+        // RFC 6762 §18.3, §18.11: other opcodes and non-zero rcodes are ignored.
+        if message.metadata.op_code != OpCode::Query || message.metadata.response_code != ResponseCode::NoError {
+            return;
+        }
+        let from_self = self.was_sent_by_us(now, &datagram.payload);
+        match message.metadata.message_type {
+            MessageType::Query => self.handle_query(now, &datagram, &message, from_self),
+            MessageType::Response => {
+                // RFC 6762 §6: responses from a port other than 5353 are ignored;
+                // RFC 6762 §6, §11: so are unicast responses (we never ask for them).
+                if datagram.source.port() != MDNS_PORT || !datagram.multicast {
+                    return;
+                }
+                self.handle_response(now, &datagram, &message, from_self);
+            }
+        }
+    }
+
+    fn handle_response(&mut self, now: Instant, datagram: &Datagram, message: &Message, from_self: bool) {
+        if !from_self {
+            self.check_conflicts(now, datagram.ifindex, message);
+            self.note_duplicate_answers(now, datagram.ifindex, message);
+        }
+        self.cache_response(now, datagram.ifindex, message);
+    }
+
+    /// Runs everything that is due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.groups_timeout(now);
+        self.responder_timeout(now);
+        self.querier_timeout(now);
+        self.cache_timeout(now);
+    }
+
+    /// The next instant at which [`Core::handle_timeout`] has work.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [self.groups_deadline(), self.responder_deadline(), self.querier_deadline(), self.cache_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event for an API handle.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    pub(crate) fn emit(&mut self, event: Event) {
+        self.events.push_back(event);
+    }
+
+    /// Queues `message` for `ifindex`, split to fit, and remembers it so its
+    /// echo (multicast loopback) is recognised as ours.
+    pub(crate) fn send(&mut self, now: Instant, ifindex: IfIndex, destination: SocketAddr, message: Message) {
+        for payload in message::encode_split(message, MAX_PACKET_PAYLOAD) {
+            self.sent.push_back((now, payload_hash(&payload)));
+            if self.sent.len() > SENT_PACKET_MEMORY_MAX {
+                self.sent.pop_front();
+            }
+            self.transmits.push_back(Transmit { ifindex, destination, payload });
+        }
+    }
+
+    fn was_sent_by_us(&mut self, now: Instant, payload: &[u8]) -> bool {
+        while let Some((at, _)) = self.sent.front() {
+            if now.saturating_duration_since(*at) > SENT_PACKET_MEMORY {
+                self.sent.pop_front();
+            } else {
+                break;
+            }
+        }
+        let hash = payload_hash(payload);
+        self.sent.iter().any(|(_, h)| *h == hash)
+    }
+
+    /// The interfaces a handle limited to `only` (0 = all) applies to.
+    pub(crate) fn interfaces_for(&self, only: IfIndex) -> Vec<IfIndex> {
+        self.interfaces.keys().copied().filter(|i| only == 0 || *i == only).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,72 @@
+//! Announcements (RFC 6762 §8.3), updates (§8.4) and goodbyes (§10.1).
+//!
+//! - After probing, a group's records are multicast in an unsolicited
+//!   response three times, one then two seconds apart; unique records carry
+//!   the cache-flush bit, shared ones never do.
+//! - Changed rdata (a new TXT, a renamed host) is announced the same way
+//!   again, without probing.
+//! - A group that ends sends its records once with TTL 0. Our host's address
+//!   records get no goodbye: another responder on this machine (a second
+//!   process, avahi-daemon) may publish the very same records, and a goodbye
+//!   would wipe them from every cache on the link.
+
+use std::time::Instant;
+
+use super::records::{GroupId, Phase};
+use super::{multicast_v4, Core, IfIndex};
+use crate::wire::message::new_response;
+
+impl Core {
+    pub(crate) fn send_announcement(&mut self, now: Instant, id: GroupId, ifindex: IfIndex) {
+        let Some(interface) = self.interfaces.get(&ifindex) else { return };
+        let ipv4 = interface.info.ipv4.clone();
+        let answers = self.groups.all_records(id, &ipv4);
+        if answers.is_empty() {
+            return;
+        }
+        let mut message = new_response(0);
+        message.additionals = self.additional_records(&answers, &ipv4);
+        message.answers = answers;
+        self.responder_note_multicast(now, ifindex, &message);
+        self.send(now, ifindex, multicast_v4(), message);
+    }
+
+    /// Announces a group again everywhere it already answers.
+    pub(crate) fn reannounce(&mut self, now: Instant, id: GroupId) {
+        let interfaces: Vec<IfIndex> = self.groups.get(id).map(|g| g.presences.keys().copied().collect()).unwrap_or_default();
+        for ifindex in interfaces {
+            self.reannounce_on(now, id, ifindex);
+        }
+    }
+
+    pub(crate) fn reannounce_on(&mut self, now: Instant, id: GroupId, ifindex: IfIndex) {
+        if self.groups.get(id).and_then(|g| g.presences.get(&ifindex)).is_some_and(|p| p.answers()) {
+            self.set_presence(id, ifindex, Phase::Announcing { sent: 0 }, Some(now));
+        }
+    }
+
+    /// Sends the group's records with TTL 0 wherever they were answered.
+    pub(crate) fn send_goodbyes(&mut self, now: Instant, id: GroupId) {
+        if id == GroupId::Host {
+            return;
+        }
+        let Some(group) = self.groups.get(id) else { return };
+        let interfaces: Vec<IfIndex> = group.presences.iter().filter(|(_, p)| p.answers()).map(|(i, _)| *i).collect();
+        for ifindex in interfaces {
+            let ipv4 = self.interfaces.get(&ifindex).map(|i| i.info.ipv4.clone()).unwrap_or_default();
+            let mut message = new_response(0);
+            message.answers = self
+                .groups
+                .all_records(id, &ipv4)
+                .into_iter()
+                .map(|mut r| {
+                    r.ttl = 0;
+                    r
+                })
+                .collect();
+            if !message.answers.is_empty() {
+                self.send(now, ifindex, multicast_v4(), message);
+            }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Continuous querying (RFC 6762 §5.2) with known answers (§7.1).
+//!
+//! - A question someone wants is first asked after a random 20-120 ms, then
+//!   after one second, and each interval doubles up to sixty minutes.
+//! - Questions due together on an interface share one packet, which lists
+//!   the cached answers that still have at least half their TTL.
+//! - When a cached record that someone wants reaches a refresh point, its
+//!   own question is asked on its interface.
+//! - A new interface restarts every question there.
+//!
+//! Queries go out without the unicast-response bit: other processes on this
+//! host may share port 5353, and a unicast reply reaches only one of them.
+
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::Query;
+use hickory_proto::rr::{Name, Record, RecordType};
+
+use super::constants::*;
+use super::{multicast_v4, Core, IfIndex};
+use crate::wire::message::new_query;
+
+#[derive(Debug)]
+pub(crate) struct Question {
+    pub name: Name,
+    pub rtype: RecordType,
+    /// Only this interface, or 0 for all.
+    pub only: IfIndex,
+    users: usize,
+    next: Instant,
+    interval: Duration,
+}
+
+impl Question {
+    fn applies_to(&self, ifindex: IfIndex) -> bool {
+        self.only == 0 || self.only == ifindex
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Querier {
+    pub questions: Vec<Question>,
+}
+
+impl Core {
+    /// Someone wants answers to this question: ask it (again) soon.
+    pub(crate) fn ask(&mut self, now: Instant, name: &Name, rtype: RecordType, only: IfIndex) {
+        if let Some(q) = self.querier.questions.iter_mut().find(|q| q.name == *name && q.rtype == rtype && q.only == only) {
+            q.users += 1;
+            return;
+        }
+        let next = now + self.rng.millis(QUERY_START_DELAY_MIN_MS, QUERY_START_DELAY_MAX_MS);
+        self.querier.questions.push(Question {
+            name: name.clone(),
+            rtype,
+            only,
+            users: 1,
+            next,
+            interval: QUERY_FIRST_INTERVAL,
+        });
+    }
+
+    /// One user less for this question; it stops when nobody wants it.
+    pub(crate) fn unask(&mut self, name: &Name, rtype: RecordType, only: IfIndex) {
+        if let Some(i) = self.querier.questions.iter().position(|q| q.name == *name && q.rtype == rtype && q.only == only) {
+            self.querier.questions[i].users -= 1;
+            if self.querier.questions[i].users == 0 {
+                self.querier.questions.remove(i);
+            }
+        }
+    }
+
+    /// Whether someone wants answers of this name and type on `ifindex`.
+    pub(crate) fn is_wanted(&self, name: &Name, rtype: RecordType, ifindex: IfIndex) -> bool {
+        self.querier
+            .questions
+            .iter()
+            .any(|q| q.name == *name && (q.rtype == rtype || q.rtype == RecordType::ANY) && q.applies_to(ifindex))
+    }
+
+    pub(crate) fn querier_interface_added(&mut self, now: Instant, ifindex: IfIndex) {
+        let delay = self.rng.millis(QUERY_START_DELAY_MIN_MS, QUERY_START_DELAY_MAX_MS);
+        for q in self.querier.questions.iter_mut().filter(|q| q.applies_to(ifindex)) {
+            q.next = q.next.min(now + delay);
+            q.interval = QUERY_FIRST_INTERVAL;
+        }
+    }
+
+    /// Cached answers to list in a query, with their remaining TTL (§7.1).
+    fn known_answers(&self, now: Instant, ifindex: IfIndex, name: &Name, rtype: RecordType) -> Vec<Record> {
+        let Some(interface) = self.interfaces.get(&ifindex) else { return Vec::new() };
+        interface
+            .cache
+            .lookup(name, rtype)
+            .into_iter()
+            .filter(|e| e.remaining_ttl(now) >= e.record.ttl / KNOWN_ANSWER_TTL_FRACTION)
+            .map(|e| {
+                let mut r = e.record.clone();
+                r.ttl = e.remaining_ttl(now);
+                r.mdns_cache_flush = false; // RFC 6762 §10.2: never in known answers
+                r
+            })
+            .collect()
+    }
+
+    fn send_questions(&mut self, now: Instant, ifindex: IfIndex, questions: &[(Name, RecordType)]) {
+        let mut message = new_query();
+        for (name, rtype) in questions {
+            message.queries.push(Query::query(name.clone(), *rtype));
+            message.answers.extend(self.known_answers(now, ifindex, name, *rtype));
+        }
+        self.send(now, ifindex, multicast_v4(), message);
+    }
+
+    pub(crate) fn send_refresh_query(&mut self, now: Instant, ifindex: IfIndex, record: &Record) {
+        self.send_questions(now, ifindex, &[(record.name.clone(), record.record_type())]);
+    }
+
+    pub(crate) fn querier_timeout(&mut self, now: Instant) {
+        let due: Vec<usize> = (0..self.querier.questions.len()).filter(|i| self.querier.questions[*i].next <= now).collect();
+        if due.is_empty() {
+            return;
+        }
+        let interfaces: Vec<IfIndex> = self.interfaces.keys().copied().collect();
+        for ifindex in interfaces {
+            let questions: Vec<(Name, RecordType)> = due
+                .iter()
+                .map(|i| &self.querier.questions[*i])
+                .filter(|q| q.applies_to(ifindex))
+                .map(|q| (q.name.clone(), q.rtype))
+                .collect();
+            if !questions.is_empty() {
+                self.send_questions(now, ifindex, &questions);
+            }
+        }
+        for i in due {
+            let q = &mut self.querier.questions[i];
+            q.next = now + q.interval;
+            q.interval = (q.interval * 2).min(QUERY_MAX_INTERVAL);
+        }
+    }
+
+    pub(crate) fn querier_deadline(&self) -> Option<Instant> {
+        self.querier.questions.iter().map(|q| q.next).min()
+    }
+}

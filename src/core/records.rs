@@ -1,0 +1,361 @@
+//! Our authoritative records, in groups that share one fate: a service
+//! (SRV, TXT, PTRs) or the host name (its address records). A group claims
+//! one unique name; on each interface it is probing, announcing or
+//! established, and it answers queries on an interface only once probing
+//! there has succeeded.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::Ipv4Addr;
+use std::time::Instant;
+
+use hickory_proto::rr::rdata::{A, PTR, SRV, TXT};
+use hickory_proto::rr::{Name, RData, Record};
+
+use super::constants::*;
+use super::{Core, Handle, IfIndex};
+use crate::wire::message::make_record;
+
+/// What an API user asks to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceSpec {
+    /// The instance label, raw UTF-8 (at most 63 bytes).
+    pub instance: Vec<u8>,
+    /// The service type name, e.g. `_http._tcp.local.`.
+    pub service_type: Name,
+    /// Subtype names, e.g. `_printer._sub._http._tcp.local.`.
+    pub subtypes: Vec<Name>,
+    /// The SRV target; `None` for our own host name.
+    pub host: Option<Name>,
+    /// Port in host byte order; 0 registers a placeholder without PTR (RFC 6763 §8).
+    pub port: u16,
+    /// TXT rdata in wire form (length-prefixed strings; never empty).
+    pub txt: Vec<u8>,
+    /// Rename on conflict ("Name (2)") rather than report it.
+    pub auto_rename: bool,
+    /// Only this interface, or 0 for all.
+    pub ifindex: IfIndex,
+}
+
+/// Where a group stands on one interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// `sent` probes are out; the next action is due at `Presence::next`.
+    Probing { sent: u8 },
+    /// Probing succeeded; `sent` announcements are out.
+    Announcing { sent: u8 },
+    /// All announcements are out; the records are answered on demand.
+    Established,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Presence {
+    pub phase: Phase,
+    pub next: Option<Instant>,
+}
+
+impl Presence {
+    /// Whether the group's records may be given in answers on this interface.
+    pub fn answers(&self) -> bool {
+        !matches!(self.phase, Phase::Probing { .. })
+    }
+}
+
+/// Which group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum GroupId {
+    Host,
+    Service(Handle),
+}
+
+/// The lifecycle shared by the host name and every service.
+#[derive(Debug)]
+pub(crate) struct Group {
+    /// The unique name claimed: the host name or the service instance name.
+    pub name: Name,
+    pub presences: BTreeMap<IfIndex, Presence>,
+    /// Times of recent conflicts, for the rate limit of RFC 6762 §8.1.
+    pub conflicts: VecDeque<Instant>,
+    /// Whether `Registered` was reported for the current name.
+    pub reported: bool,
+    /// Only this interface, or 0 for all.
+    pub only: IfIndex,
+    /// Set when the name was lost and may not be renamed: the group is silent.
+    pub failed: bool,
+}
+
+impl Group {
+    fn new(name: Name, only: IfIndex) -> Group {
+        Group { name, presences: BTreeMap::new(), conflicts: VecDeque::new(), reported: false, only, failed: false }
+    }
+
+    pub fn applies_to(&self, ifindex: IfIndex) -> bool {
+        !self.failed && (self.only == 0 || self.only == ifindex)
+    }
+
+    pub fn answers_on(&self, ifindex: IfIndex) -> bool {
+        self.presences.get(&ifindex).is_some_and(Presence::answers)
+    }
+
+    pub fn is_probing_on(&self, ifindex: IfIndex) -> bool {
+        self.presences.get(&ifindex).is_some_and(|p| matches!(p.phase, Phase::Probing { .. }))
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Service {
+    pub spec: ServiceSpec,
+    pub group: Group,
+}
+
+#[derive(Debug)]
+pub(crate) struct Groups {
+    pub host_label: Vec<u8>,
+    pub host: Group,
+    pub services: BTreeMap<Handle, Service>,
+}
+
+/// `label.local.` from raw label bytes.
+pub(crate) fn local_name(label: &[u8]) -> Name {
+    let mut labels: Vec<&[u8]> = vec![label];
+    labels.push(b"local");
+    Name::from_labels(labels).unwrap_or_else(|_| Name::from_ascii("invalid.local.").expect("static name"))
+}
+
+/// `instance` prepended to `service_type` as one raw label.
+pub(crate) fn instance_name(instance: &[u8], service_type: &Name) -> Option<Name> {
+    let mut labels: Vec<Vec<u8>> = vec![instance.to_vec()];
+    labels.extend(service_type.iter().map(<[u8]>::to_vec));
+    Name::from_labels(labels).ok().map(|mut n: Name| {
+        n.set_fqdn(true);
+        n
+    })
+}
+
+/// `_services._dns-sd._udp.<domain>` for the domain of `service_type`.
+pub(crate) fn enumeration_name(service_type: &Name) -> Name {
+    let domain = service_type.trim_to(service_type.num_labels().saturating_sub(2) as usize);
+    let mut labels: Vec<Vec<u8>> = vec![b"_services".to_vec(), b"_dns-sd".to_vec(), b"_udp".to_vec()];
+    labels.extend(domain.iter().map(<[u8]>::to_vec));
+    let mut name = Name::from_labels(labels).expect("static labels");
+    name.set_fqdn(true);
+    name
+}
+
+impl Groups {
+    pub fn new(host_label: &[u8]) -> Groups {
+        Groups {
+            host_label: host_label.to_vec(),
+            host: Group::new(local_name(host_label), 0),
+            services: BTreeMap::new(),
+        }
+    }
+
+    pub fn get(&self, id: GroupId) -> Option<&Group> {
+        match id {
+            GroupId::Host => Some(&self.host),
+            GroupId::Service(h) => self.services.get(&h).map(|s| &s.group),
+        }
+    }
+
+    pub fn get_mut(&mut self, id: GroupId) -> Option<&mut Group> {
+        match id {
+            GroupId::Host => Some(&mut self.host),
+            GroupId::Service(h) => self.services.get_mut(&h).map(|s| &mut s.group),
+        }
+    }
+
+    pub fn ids(&self) -> Vec<GroupId> {
+        std::iter::once(GroupId::Host).chain(self.services.keys().map(|h| GroupId::Service(*h))).collect()
+    }
+
+    /// The A records of our host name on one interface (unique, RFC 6762 §10.2).
+    pub fn host_records(&self, ipv4: &[Ipv4Addr]) -> Vec<Record> {
+        ipv4.iter()
+            .map(|a| make_record(self.host.name.clone(), HOST_RECORD_TTL, RData::A(A(*a)), true))
+            .collect()
+    }
+
+    /// The SRV target of a service.
+    pub fn target_of(&self, spec: &ServiceSpec) -> Name {
+        spec.host.clone().unwrap_or_else(|| self.host.name.clone())
+    }
+
+    /// The unique records of a service: SRV and TXT under the instance name.
+    pub fn service_unique_records(&self, service: &Service) -> Vec<Record> {
+        let name = service.group.name.clone();
+        let srv = SRV::new(0, 0, service.spec.port, self.target_of(&service.spec));
+        let txt = TXT::from_bytes(crate::wire::txt::strings(&service.spec.txt).collect());
+        vec![
+            make_record(name.clone(), HOST_RECORD_TTL, RData::SRV(srv), true),
+            make_record(name, OTHER_RECORD_TTL, RData::TXT(txt), true),
+        ]
+    }
+
+    /// The shared records of a service: the type PTR, subtype PTRs and the
+    /// service-type enumeration PTR (RFC 6763 §4.1, §7.1, §9). A placeholder
+    /// (port 0) has none (RFC 6763 §8).
+    pub fn service_shared_records(&self, service: &Service) -> Vec<Record> {
+        if service.spec.port == 0 {
+            return Vec::new();
+        }
+        let instance = service.group.name.clone();
+        let ptr = |owner: &Name, target: &Name| make_record(owner.clone(), OTHER_RECORD_TTL, RData::PTR(PTR(target.clone())), false);
+        let mut out = vec![ptr(&service.spec.service_type, &instance)];
+        out.extend(service.spec.subtypes.iter().map(|s| ptr(s, &instance)));
+        out.push(ptr(&enumeration_name(&service.spec.service_type), &service.spec.service_type));
+        out
+    }
+
+    /// The unique records a group claims on an interface (what probes carry).
+    pub fn unique_records(&self, id: GroupId, ipv4: &[Ipv4Addr]) -> Vec<Record> {
+        match id {
+            GroupId::Host => self.host_records(ipv4),
+            GroupId::Service(h) => self.services.get(&h).map(|s| self.service_unique_records(s)).unwrap_or_default(),
+        }
+    }
+
+    /// Every record of a group on an interface.
+    pub fn all_records(&self, id: GroupId, ipv4: &[Ipv4Addr]) -> Vec<Record> {
+        let mut records = self.unique_records(id, ipv4);
+        if let GroupId::Service(h) = id {
+            if let Some(service) = self.services.get(&h) {
+                records.extend(self.service_shared_records(service));
+            }
+        }
+        records
+    }
+}
+
+impl Core {
+    /// Starts publishing a service. Probing begins at once on every interface.
+    pub fn register(&mut self, now: Instant, spec: ServiceSpec) -> Result<Handle, super::CoreError> {
+        if spec.instance.is_empty() || spec.instance.len() > 63 {
+            return Err(super::CoreError::BadParam("instance name must be 1-63 bytes"));
+        }
+        let name = instance_name(&spec.instance, &spec.service_type)
+            .ok_or(super::CoreError::BadParam("service name too long"))?;
+        let handle = self.new_handle();
+        let only = spec.ifindex;
+        self.groups.services.insert(handle, Service { spec, group: Group::new(name, only) });
+        self.start_probing(now, GroupId::Service(handle), None);
+        Ok(handle)
+    }
+
+    /// Replaces the TXT record of a registration and announces it again (RFC 6762 §8.4).
+    pub fn update_txt(&mut self, now: Instant, handle: Handle, txt: Vec<u8>) -> Result<(), super::CoreError> {
+        let service = self.groups.services.get_mut(&handle).ok_or(super::CoreError::UnknownHandle)?;
+        service.spec.txt = txt;
+        self.reannounce(now, GroupId::Service(handle));
+        Ok(())
+    }
+
+    /// Ends a registration (sending goodbyes) or an operation.
+    pub fn cancel(&mut self, now: Instant, handle: Handle) -> Result<(), super::CoreError> {
+        if self.groups.services.contains_key(&handle) {
+            self.send_goodbyes(now, GroupId::Service(handle));
+            self.groups.services.remove(&handle);
+            return Ok(());
+        }
+        self.cancel_operation(handle)
+    }
+
+    pub(crate) fn start_host_probing(&mut self, now: Instant) {
+        self.start_probing(now, GroupId::Host, None);
+    }
+
+    pub(crate) fn groups_interface_added(&mut self, now: Instant, ifindex: IfIndex) {
+        for id in self.groups.ids() {
+            self.start_probing(now, id, Some(ifindex));
+        }
+    }
+
+    pub(crate) fn groups_interface_removed(&mut self, ifindex: IfIndex) {
+        self.groups.host.presences.remove(&ifindex);
+        for service in self.groups.services.values_mut() {
+            service.group.presences.remove(&ifindex);
+        }
+    }
+
+    /// Our host's addresses on an interface changed: its address records
+    /// are probed again there, and services announced again with them.
+    pub(crate) fn host_addresses_changed(&mut self, now: Instant, ifindex: IfIndex) {
+        self.start_probing(now, GroupId::Host, Some(ifindex));
+        for id in self.groups.ids() {
+            if id != GroupId::Host {
+                self.reannounce_on(now, id, ifindex);
+            }
+        }
+    }
+
+    pub(crate) fn groups_timeout(&mut self, now: Instant) {
+        for id in self.groups.ids() {
+            let due: Vec<IfIndex> = match self.groups.get(id) {
+                Some(group) => group
+                    .presences
+                    .iter()
+                    .filter(|(_, p)| p.next.is_some_and(|t| t <= now))
+                    .map(|(i, _)| *i)
+                    .collect(),
+                None => continue,
+            };
+            for ifindex in due {
+                self.presence_due(now, id, ifindex);
+            }
+        }
+    }
+
+    pub(crate) fn groups_deadline(&self) -> Option<Instant> {
+        self.groups
+            .ids()
+            .into_iter()
+            .filter_map(|id| self.groups.get(id))
+            .flat_map(|g| g.presences.values().filter_map(|p| p.next))
+            .min()
+    }
+
+    /// One step of the lifecycle on one interface.
+    fn presence_due(&mut self, now: Instant, id: GroupId, ifindex: IfIndex) {
+        let Some(phase) = self.groups.get(id).and_then(|g| g.presences.get(&ifindex)).map(|p| p.phase) else {
+            return;
+        };
+        match phase {
+            Phase::Probing { sent } if sent < PROBE_COUNT => {
+                self.send_probe(now, id, ifindex);
+                self.set_presence(id, ifindex, Phase::Probing { sent: sent + 1 }, Some(now + PROBE_INTERVAL));
+            }
+            Phase::Probing { .. } => {
+                // RFC 6762 §8.1: no conflict by 250 ms after the third probe: the name is ours.
+                self.set_presence(id, ifindex, Phase::Announcing { sent: 0 }, Some(now));
+                self.report_registered(id);
+                self.presence_due(now, id, ifindex);
+            }
+            Phase::Announcing { sent } => {
+                self.send_announcement(now, id, ifindex);
+                let sent = sent + 1;
+                if sent >= ANNOUNCE_COUNT {
+                    self.set_presence(id, ifindex, Phase::Established, None);
+                } else {
+                    let interval = ANNOUNCE_FIRST_INTERVAL * (1u32 << (sent - 1));
+                    self.set_presence(id, ifindex, Phase::Announcing { sent }, Some(now + interval));
+                }
+            }
+            Phase::Established => self.set_presence(id, ifindex, Phase::Established, None),
+        }
+    }
+
+    pub(crate) fn set_presence(&mut self, id: GroupId, ifindex: IfIndex, phase: Phase, next: Option<Instant>) {
+        if let Some(group) = self.groups.get_mut(id) {
+            group.presences.insert(ifindex, Presence { phase, next });
+        }
+    }
+
+    fn report_registered(&mut self, id: GroupId) {
+        let GroupId::Service(handle) = id else { return };
+        let Some(service) = self.groups.services.get_mut(&handle) else { return };
+        if !service.group.reported {
+            service.group.reported = true;
+            let name = service.spec.instance.clone();
+            self.emit(super::Event::Registered { handle, name });
+        }
+    }
+}

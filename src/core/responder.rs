@@ -1,0 +1,264 @@
+//! Answering queries (RFC 6762 §6, §7, §5.4, §6.7).
+//!
+//! - Only records whose group has finished probing on the arrival interface
+//!   are given, with that interface's addresses only (§6.2, §14).
+//! - A record listed in the query's known answers with at least half its
+//!   TTL left is not given (§7.1).
+//! - A single question answered only with unique records, and any probe we
+//!   defend against, is answered at once; everything else after a random
+//!   20-120 ms, aggregated with other answers due on that interface (§6, §6.4).
+//! - A record is multicast on an interface at most once a second, or every
+//!   250 ms when defending against a probe (§6); a record another host
+//!   multicast while ours waited is not sent again (§7.4).
+//! - A question with the unicast-response bit is answered by unicast when the
+//!   record was multicast within a quarter of its TTL, else by multicast (§5.4).
+//! - A query from a port other than 5353 is a legacy query: answered at once
+//!   by unicast, with its ID and question, TTLs of at most ten seconds and no
+//!   cache-flush bit (§6.7).
+//! - Additional records follow RFC 6763 §12: PTR → SRV, TXT and addresses;
+//!   SRV → addresses.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::time::Instant;
+
+use hickory_proto::op::Message;
+use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
+
+use super::constants::*;
+use super::{multicast_v4, Core, Datagram, IfIndex};
+use crate::wire::message::{new_response, RecordKey};
+
+#[derive(Debug)]
+struct Pending {
+    ifindex: IfIndex,
+    created: Instant,
+    due: Instant,
+    answers: Vec<Record>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Responder {
+    last_multicast: HashMap<(IfIndex, RecordKey), Instant>,
+    seen_from_others: HashMap<(IfIndex, RecordKey), (Instant, u32)>,
+    pending: Vec<Pending>,
+}
+
+impl Responder {
+    pub fn forget_interface(&mut self, ifindex: IfIndex) {
+        self.last_multicast.retain(|(i, _), _| *i != ifindex);
+        self.seen_from_others.retain(|(i, _), _| *i != ifindex);
+        self.pending.retain(|p| p.ifindex != ifindex);
+    }
+}
+
+fn answers_question(record: &Record, qname: &hickory_proto::rr::Name, qtype: RecordType) -> bool {
+    record.name == *qname && (qtype == RecordType::ANY || qtype == record.record_type())
+}
+
+fn is_known(known: &[Record], record: &Record) -> bool {
+    let key = RecordKey::of(record);
+    known.iter().any(|k| RecordKey::of(k) == key && k.ttl >= record.ttl / KNOWN_ANSWER_TTL_FRACTION)
+}
+
+impl Core {
+    /// Every record we may give in answers on `ifindex`.
+    fn answerable_records(&self, ifindex: IfIndex, ipv4: &[Ipv4Addr]) -> Vec<Record> {
+        self.groups
+            .ids()
+            .into_iter()
+            .filter(|id| self.groups.get(*id).is_some_and(|g| g.answers_on(ifindex)))
+            .flat_map(|id| self.groups.all_records(id, ipv4))
+            .collect()
+    }
+
+    /// The additional records RFC 6763 §12 asks for, minus what `answers` has.
+    pub(crate) fn additional_records(&self, answers: &[Record], ipv4: &[Ipv4Addr]) -> Vec<Record> {
+        let mut extra: Vec<Record> = Vec::new();
+        let host_answers = self.groups.host.answers_on_any();
+        let add_host = |target: &hickory_proto::rr::Name, extra: &mut Vec<Record>| {
+            if *target == self.groups.host.name && host_answers {
+                extra.extend(self.groups.host_records(ipv4));
+            }
+        };
+        for answer in answers {
+            match &answer.data {
+                RData::PTR(ptr) => {
+                    for service in self.groups.services.values() {
+                        if service.group.name == ptr.0 && !service.group.failed {
+                            let unique = self.groups.service_unique_records(service);
+                            extra.extend(unique);
+                            add_host(&self.groups.target_of(&service.spec), &mut extra);
+                        }
+                    }
+                }
+                RData::SRV(srv) => add_host(&srv.target, &mut extra),
+                _ => {}
+            }
+        }
+        let mut seen: Vec<RecordKey> = answers.iter().map(RecordKey::of).collect();
+        extra.retain(|r| {
+            let key = RecordKey::of(r);
+            if seen.contains(&key) {
+                false
+            } else {
+                seen.push(key);
+                true
+            }
+        });
+        extra
+    }
+
+    pub(crate) fn handle_query(&mut self, now: Instant, datagram: &Datagram, message: &Message, from_self: bool) {
+        let ifindex = datagram.ifindex;
+        let is_probe = !message.authorities.is_empty();
+        if is_probe && !from_self {
+            self.check_simultaneous_probe(now, ifindex, message);
+        }
+        let Some(interface) = self.interfaces.get(&ifindex) else { return };
+        let ipv4 = interface.info.ipv4.clone();
+        let ours = self.answerable_records(ifindex, &ipv4);
+        if ours.is_empty() {
+            return;
+        }
+        let legacy = datagram.source.port() != MDNS_PORT;
+        let mut multicast = Vec::new();
+        let mut unicast = Vec::new();
+        let mut all_unique = true;
+        for question in &message.queries {
+            if question.query_class() != DNSClass::IN && question.query_class() != DNSClass::ANY {
+                continue;
+            }
+            for record in ours.iter().filter(|r| answers_question(r, question.name(), question.query_type())) {
+                if is_known(&message.answers, record) {
+                    continue;
+                }
+                all_unique &= record.mdns_cache_flush;
+                let recently = self
+                    .responder
+                    .last_multicast
+                    .get(&(ifindex, RecordKey::of(record)))
+                    .is_some_and(|t| now.saturating_duration_since(*t).as_secs() * 4 < u64::from(record.ttl));
+                if legacy || (question.mdns_unicast_response() && recently) {
+                    unicast.push(record.clone());
+                } else {
+                    multicast.push(record.clone());
+                }
+            }
+        }
+        if !unicast.is_empty() {
+            self.send_unicast_answers(now, datagram, message, unicast, legacy, &ipv4);
+        }
+        if multicast.is_empty() {
+            return;
+        }
+        if is_probe || (message.queries.len() == 1 && all_unique) {
+            self.send_multicast_answers(now, ifindex, now, multicast, is_probe);
+            return;
+        }
+        let due = now + self.rng.millis(SHARED_ANSWER_DELAY_MIN_MS, SHARED_ANSWER_DELAY_MAX_MS);
+        match self.responder.pending.iter_mut().find(|p| p.ifindex == ifindex) {
+            Some(pending) => {
+                pending.due = pending.due.min(due);
+                for record in multicast {
+                    if !pending.answers.contains(&record) {
+                        pending.answers.push(record);
+                    }
+                }
+            }
+            None => self.responder.pending.push(Pending { ifindex, created: now, due, answers: multicast }),
+        }
+    }
+
+    fn send_unicast_answers(
+        &mut self,
+        now: Instant,
+        datagram: &Datagram,
+        query: &Message,
+        answers: Vec<Record>,
+        legacy: bool,
+        ipv4: &[Ipv4Addr],
+    ) {
+        let additionals = self.additional_records(&answers, ipv4);
+        let mut message = new_response(if legacy { query.metadata.id } else { 0 });
+        let legacy_form = |mut r: Record| {
+            r.ttl = r.ttl.min(LEGACY_MAX_TTL);
+            r.mdns_cache_flush = false;
+            r
+        };
+        if legacy {
+            message.queries = query.queries.clone();
+            message.answers = answers.into_iter().map(legacy_form).collect();
+            message.additionals = additionals.into_iter().map(legacy_form).collect();
+        } else {
+            message.answers = answers;
+            message.additionals = additionals;
+        }
+        self.send(now, datagram.ifindex, datagram.source, message);
+    }
+
+    fn send_multicast_answers(&mut self, now: Instant, ifindex: IfIndex, since: Instant, answers: Vec<Record>, probe_defence: bool) {
+        let limit = if probe_defence { PROBE_DEFENCE_RATE_LIMIT } else { MULTICAST_RATE_LIMIT };
+        let answers: Vec<Record> = answers
+            .into_iter()
+            .filter(|r| {
+                let key = (ifindex, RecordKey::of(r));
+                let rate_ok = self.responder.last_multicast.get(&key).is_none_or(|t| now.saturating_duration_since(*t) >= limit);
+                let duplicate = self
+                    .responder
+                    .seen_from_others
+                    .get(&key)
+                    .is_some_and(|(at, ttl)| *at >= since && *ttl >= r.ttl / KNOWN_ANSWER_TTL_FRACTION);
+                rate_ok && !duplicate
+            })
+            .collect();
+        if answers.is_empty() {
+            return;
+        }
+        let ipv4 = self.interfaces.get(&ifindex).map(|i| i.info.ipv4.clone()).unwrap_or_default();
+        let mut message = new_response(0);
+        message.additionals = self.additional_records(&answers, &ipv4);
+        message.answers = answers;
+        self.responder_note_multicast(now, ifindex, &message);
+        self.send(now, ifindex, multicast_v4(), message);
+    }
+
+    /// Remembers when each answer was multicast, for the rate limit.
+    pub(crate) fn responder_note_multicast(&mut self, now: Instant, ifindex: IfIndex, message: &Message) {
+        for record in &message.answers {
+            self.responder.last_multicast.insert((ifindex, RecordKey::of(record)), now);
+        }
+    }
+
+    /// Another host multicast these answers (RFC 6762 §7.4).
+    pub(crate) fn note_duplicate_answers(&mut self, now: Instant, ifindex: IfIndex, message: &Message) {
+        if self.responder.pending.iter().all(|p| p.ifindex != ifindex) {
+            return;
+        }
+        if self.responder.seen_from_others.len() > 1024 {
+            self.responder.seen_from_others.retain(|_, (at, _)| now.saturating_duration_since(*at) < MULTICAST_RATE_LIMIT);
+        }
+        for record in &message.answers {
+            self.responder.seen_from_others.insert((ifindex, RecordKey::of(record)), (now, record.ttl));
+        }
+    }
+
+    pub(crate) fn responder_timeout(&mut self, now: Instant) {
+        let (due, later): (Vec<Pending>, Vec<Pending>) =
+            std::mem::take(&mut self.responder.pending).into_iter().partition(|p| p.due <= now);
+        self.responder.pending = later;
+        for pending in due {
+            self.send_multicast_answers(now, pending.ifindex, pending.created, pending.answers, false);
+        }
+    }
+
+    pub(crate) fn responder_deadline(&self) -> Option<Instant> {
+        self.responder.pending.iter().map(|p| p.due).min()
+    }
+}
+
+impl super::records::Group {
+    pub fn answers_on_any(&self) -> bool {
+        self.presences.values().any(|p| p.answers())
+    }
+}

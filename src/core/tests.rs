@@ -1,0 +1,567 @@
+//! Ring 1: the core on a virtual clock, alone and on a simulated link.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::{Message, MessageType, Query};
+use hickory_proto::rr::rdata::{PTR, SRV};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+use super::*;
+use crate::wire::message::{decode, make_record, new_query, new_response};
+
+const IF: IfIndex = 2;
+
+fn name(s: &str) -> Name {
+    Name::from_ascii(s).unwrap()
+}
+
+fn spec(instance: &str, port: u16) -> ServiceSpec {
+    ServiceSpec {
+        instance: instance.as_bytes().to_vec(),
+        service_type: name("_test._tcp.local."),
+        subtypes: vec![],
+        host: None,
+        port,
+        txt: b"\x05a=one".to_vec(),
+        auto_rename: true,
+        ifindex: 0,
+    }
+}
+
+fn browse_spec() -> BrowseSpec {
+    BrowseSpec {
+        browse_name: name("_test._tcp.local."),
+        service_type: name("_test._tcp.local."),
+        domain: name("local."),
+        ifindex: 0,
+    }
+}
+
+/// One sent packet, as seen on the link.
+#[derive(Debug, Clone)]
+struct Seen {
+    at: Duration,
+    from: usize,
+    transmit: Transmit,
+    message: Message,
+}
+
+/// Several cores on one virtual link. Multicast reaches every core, the
+/// sender included (multicast loopback); unicast reaches its addressee.
+struct Link {
+    start: Instant,
+    now: Instant,
+    cores: Vec<Core>,
+    addresses: Vec<Ipv4Addr>,
+    seen: Vec<Seen>,
+    events: Vec<(Duration, usize, Event)>,
+    /// Packets from these cores are lost.
+    mute: Vec<usize>,
+}
+
+impl Link {
+    fn new(hosts: &[&str]) -> Link {
+        let start = Instant::now();
+        let mut link =
+            Link { start, now: start, cores: Vec::new(), addresses: Vec::new(), seen: Vec::new(), events: Vec::new(), mute: Vec::new() };
+        for (i, host) in hosts.iter().enumerate() {
+            let address = Ipv4Addr::new(192, 0, 2, 11 + i as u8);
+            let mut core = Core::new(CoreConfig { host_label: host.as_bytes().to_vec(), seed: 1000 + i as u64 }, start);
+            core.set_interfaces(start, vec![InterfaceInfo { index: IF, name: "eth0".into(), ipv4: vec![address], ipv6: vec![] }]);
+            link.cores.push(core);
+            link.addresses.push(address);
+        }
+        link
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.now - self.start
+    }
+
+    /// Moves packets and events until nothing more happens now.
+    fn settle(&mut self) {
+        loop {
+            let mut moved = false;
+            for i in 0..self.cores.len() {
+                while let Some(event) = self.cores[i].poll_event() {
+                    self.events.push((self.elapsed(), i, event));
+                }
+                while let Some(transmit) = self.cores[i].poll_transmit() {
+                    moved = true;
+                    let message = decode(&transmit.payload).expect("we send valid packets");
+                    self.seen.push(Seen { at: self.elapsed(), from: i, transmit: transmit.clone(), message });
+                    if self.mute.contains(&i) {
+                        continue;
+                    }
+                    let source = SocketAddr::V4(SocketAddrV4::new(self.addresses[i], constants::MDNS_PORT));
+                    let multicast = transmit.destination == multicast_v4();
+                    for j in 0..self.cores.len() {
+                        let addressed = multicast || transmit.destination.ip() == std::net::IpAddr::V4(self.addresses[j]);
+                        if addressed {
+                            let datagram = Datagram { ifindex: IF, source, multicast, payload: transmit.payload.clone() };
+                            self.cores[j].handle_datagram(self.now, datagram);
+                        }
+                    }
+                }
+            }
+            if !moved {
+                for i in 0..self.cores.len() {
+                    while let Some(event) = self.cores[i].poll_event() {
+                        self.events.push((self.elapsed(), i, event));
+                    }
+                }
+                return;
+            }
+        }
+    }
+
+    /// Runs the virtual clock forward by `span`, firing every deadline on the way.
+    fn run_for(&mut self, span: Duration) {
+        let end = self.now + span;
+        self.settle();
+        loop {
+            let next = self.cores.iter().filter_map(Core::poll_timeout).min();
+            match next {
+                Some(t) if t <= end => {
+                    self.now = self.now.max(t);
+                    for core in &mut self.cores {
+                        if core.poll_timeout().is_some_and(|d| d <= self.now) {
+                            core.handle_timeout(self.now);
+                        }
+                    }
+                    self.settle();
+                }
+                _ => break,
+            }
+        }
+        self.now = end;
+    }
+
+    /// Delivers a packet from an outside host at 192.0.2.99.
+    fn inject(&mut self, to: usize, message: &Message, source_port: u16, multicast: bool) {
+        let source = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 99), source_port));
+        let payload = message.to_vec().unwrap();
+        self.cores[to].handle_datagram(self.now, Datagram { ifindex: IF, source, multicast, payload });
+        self.settle();
+    }
+
+    fn packets_from(&self, i: usize) -> Vec<&Seen> {
+        self.seen.iter().filter(|s| s.from == i).collect()
+    }
+
+    fn events_of(&self, i: usize) -> Vec<&Event> {
+        self.events.iter().filter(|(_, c, _)| *c == i).map(|(_, _, e)| e).collect()
+    }
+}
+
+fn is_probe(m: &Message) -> bool {
+    m.metadata.message_type == MessageType::Query && !m.authorities.is_empty()
+}
+
+fn is_response(m: &Message) -> bool {
+    m.metadata.message_type == MessageType::Response
+}
+
+fn has_record(m: &Message, owner: &str, rtype: RecordType) -> bool {
+    m.answers.iter().any(|r| r.name == name(owner) && r.record_type() == rtype)
+}
+
+fn ms(d: Duration) -> u128 {
+    d.as_millis()
+}
+
+#[test]
+fn probes_three_times_250ms_apart_then_announces_and_reports() {
+    let mut link = Link::new(&["alpha"]);
+    link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    link.run_for(Duration::from_secs(6));
+
+    let probes: Vec<&Seen> = link
+        .packets_from(0)
+        .into_iter()
+        .filter(|s| is_probe(&s.message) && s.message.queries[0].name() == &name("Svc._test._tcp.local."))
+        .collect();
+    assert_eq!(probes.len(), 3, "three probes");
+    assert!(ms(probes[0].at) <= 250, "first probe after 0-250 ms, was {:?}", probes[0].at);
+    assert_eq!(ms(probes[1].at - probes[0].at), 250);
+    assert_eq!(ms(probes[2].at - probes[1].at), 250);
+    for p in &probes {
+        let q = &p.message.queries[0];
+        assert_eq!(q.query_type(), RecordType::ANY);
+        let types: Vec<RecordType> = p.message.authorities.iter().map(Record::record_type).collect();
+        assert!(types.contains(&RecordType::SRV) && types.contains(&RecordType::TXT));
+        assert!(p.message.authorities.iter().all(|r| !r.mdns_cache_flush), "no cache-flush bit in proposed records");
+    }
+
+    let announcements: Vec<&Seen> = link
+        .packets_from(0)
+        .into_iter()
+        .filter(|s| is_response(&s.message) && has_record(&s.message, "Svc._test._tcp.local.", RecordType::SRV))
+        .collect();
+    assert_eq!(announcements.len(), 3, "three announcements");
+    assert_eq!(ms(announcements[0].at - probes[2].at), 250, "first announcement 250 ms after the third probe");
+    assert_eq!(ms(announcements[1].at - announcements[0].at), 1000);
+    assert_eq!(ms(announcements[2].at - announcements[1].at), 2000);
+    let first = &announcements[0].message;
+    for r in &first.answers {
+        match r.record_type() {
+            RecordType::SRV | RecordType::TXT => assert!(r.mdns_cache_flush, "unique record without cache-flush: {r}"),
+            RecordType::PTR => assert!(!r.mdns_cache_flush, "shared record with cache-flush: {r}"),
+            _ => {}
+        }
+    }
+    assert!(has_record(first, "_test._tcp.local.", RecordType::PTR));
+    assert!(has_record(first, "_services._dns-sd._udp.local.", RecordType::PTR));
+    assert!(first.additionals.iter().any(|r| r.record_type() == RecordType::A), "host address as additional");
+
+    let registered: Vec<_> = link.events.iter().filter(|(_, _, e)| matches!(e, Event::Registered { .. })).collect();
+    assert_eq!(registered.len(), 1);
+    assert_eq!(registered[0].0, announcements[0].at, "reported when probing succeeds");
+    assert!(matches!(&registered[0].2, Event::Registered { name, .. } if name == b"Svc"));
+}
+
+#[test]
+fn host_name_is_probed_and_answers_address_queries_at_once() {
+    let mut link = Link::new(&["alpha"]);
+    link.run_for(Duration::from_secs(5));
+    assert!(link.packets_from(0).iter().any(|s| is_probe(&s.message) && s.message.queries[0].name() == &name("alpha.local.")));
+    let before = link.seen.len();
+    let mut query = new_query();
+    query.queries.push(Query::query(name("ALPHA.local."), RecordType::A));
+    link.inject(0, &query, 5353, true);
+    let answer = &link.seen[before..].iter().find(|s| is_response(&s.message)).expect("answered at once").message;
+    assert!(answer.answers.iter().any(|r| r.data == RData::A(Ipv4Addr::new(192, 0, 2, 11).into()) && r.mdns_cache_flush));
+}
+
+#[test]
+fn shared_answers_wait_20_to_120ms_and_carry_additional_records() {
+    let mut delays = Vec::new();
+    for seed_round in 0..20 {
+        let mut link = Link::new(&["alpha"]);
+        link.cores[0].rng = rng::Rng::new(seed_round);
+        link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+        link.run_for(Duration::from_secs(10));
+        let before = link.seen.len();
+        let asked = link.elapsed();
+        let mut query = new_query();
+        query.queries.push(Query::query(name("_test._tcp.local."), RecordType::PTR));
+        link.inject(0, &query, 5353, true);
+        link.run_for(Duration::from_millis(500));
+        let answer = link.seen[before..].iter().find(|s| is_response(&s.message)).expect("answered");
+        let delay = ms(answer.at - asked);
+        assert!((20..=120).contains(&delay), "shared answer after {delay} ms");
+        delays.push(delay);
+        let m = &answer.message;
+        assert!(has_record(m, "_test._tcp.local.", RecordType::PTR));
+        let extra: Vec<RecordType> = m.additionals.iter().map(Record::record_type).collect();
+        assert!(extra.contains(&RecordType::SRV) && extra.contains(&RecordType::TXT) && extra.contains(&RecordType::A));
+        assert!(m.queries.is_empty(), "multicast responses carry no question");
+    }
+    delays.sort();
+    assert!(delays[0] != delays[delays.len() - 1], "the delay is random");
+}
+
+#[test]
+fn known_answer_suppresses_when_ttl_at_least_half() {
+    let mut link = Link::new(&["alpha"]);
+    link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    link.run_for(Duration::from_secs(10));
+    let target = name("Svc._test._tcp.local.");
+    for (ttl, expect_answer) in [(2250u32, false), (2249u32, true)] {
+        link.run_for(Duration::from_secs(2)); // past the one-second rate limit
+        let before = link.seen.len();
+        let mut query = new_query();
+        query.queries.push(Query::query(name("_test._tcp.local."), RecordType::PTR));
+        query.answers.push(make_record(name("_test._tcp.local."), ttl, RData::PTR(PTR(target.clone())), false));
+        link.inject(0, &query, 5353, true);
+        link.run_for(Duration::from_millis(300));
+        let answered = link.seen[before..].iter().any(|s| is_response(&s.message) && has_record(&s.message, "_test._tcp.local.", RecordType::PTR));
+        assert_eq!(answered, expect_answer, "known answer with TTL {ttl}");
+    }
+}
+
+#[test]
+fn a_record_is_multicast_at_most_once_per_second() {
+    let mut link = Link::new(&["alpha"]);
+    link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    link.run_for(Duration::from_secs(10));
+    let before = link.seen.len();
+    for _ in 0..3 {
+        let mut query = new_query();
+        query.queries.push(Query::query(name("Svc._test._tcp.local."), RecordType::SRV));
+        link.inject(0, &query, 5353, true);
+        link.run_for(Duration::from_millis(300));
+    }
+    let answers = link.seen[before..].iter().filter(|s| has_record(&s.message, "Svc._test._tcp.local.", RecordType::SRV)).count();
+    assert_eq!(answers, 1, "three queries within 900 ms give one multicast answer");
+}
+
+#[test]
+fn legacy_unicast_query_gets_id_question_short_ttl_and_no_cache_flush() {
+    let mut link = Link::new(&["alpha"]);
+    link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    link.run_for(Duration::from_secs(10));
+    let before = link.seen.len();
+    let mut query = new_query();
+    query.metadata.id = 0x1234;
+    query.queries.push(Query::query(name("Svc._test._tcp.local."), RecordType::SRV));
+    link.inject(0, &query, 40000, true);
+    let reply = link.seen[before..].iter().find(|s| is_response(&s.message)).expect("legacy reply");
+    assert_eq!(reply.transmit.destination, "192.0.2.99:40000".parse().unwrap());
+    assert_eq!(reply.message.metadata.id, 0x1234);
+    assert_eq!(reply.message.queries.len(), 1);
+    for r in reply.message.answers.iter().chain(reply.message.additionals.iter()) {
+        assert!(r.ttl <= 10 && !r.mdns_cache_flush, "legacy record {r}");
+    }
+}
+
+#[test]
+fn cancel_sends_goodbyes_with_ttl_zero() {
+    let mut link = Link::new(&["alpha"]);
+    let handle = link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    link.run_for(Duration::from_secs(10));
+    let before = link.seen.len();
+    link.cores[0].cancel(link.now, handle).unwrap();
+    link.settle();
+    let goodbye = link.seen[before..].iter().find(|s| is_response(&s.message)).expect("goodbye sent at once");
+    assert!(has_record(&goodbye.message, "Svc._test._tcp.local.", RecordType::SRV));
+    assert!(has_record(&goodbye.message, "_test._tcp.local.", RecordType::PTR));
+    assert!(goodbye.message.answers.iter().all(|r| r.ttl == 0));
+    assert!(goodbye.message.answers.iter().all(|r| r.record_type() != RecordType::A), "no goodbye for host addresses");
+}
+
+#[test]
+fn browse_queries_back_off_from_one_second_doubling() {
+    let mut link = Link::new(&["alpha"]);
+    link.run_for(Duration::from_secs(3)); // host probing out of the way
+    let start = link.elapsed();
+    link.cores[0].browse(link.now, browse_spec());
+    link.run_for(Duration::from_secs(70));
+    let queries: Vec<Duration> = link
+        .packets_from(0)
+        .into_iter()
+        .filter(|s| !is_response(&s.message) && s.message.queries.iter().any(|q| q.name() == &name("_test._tcp.local.")))
+        .map(|s| s.at - start)
+        .collect();
+    assert!((20..=120).contains(&ms(queries[0])), "first query after 20-120 ms: {queries:?}");
+    let gaps: Vec<u128> = queries.windows(2).map(|w| ms(w[1] - w[0])).collect();
+    assert_eq!(gaps, vec![1000, 2000, 4000, 8000, 16000, 32000], "intervals double from one second");
+}
+
+#[test]
+fn browse_and_resolve_across_the_link_then_goodbye_removes() {
+    let mut link = Link::new(&["alpha", "beta"]);
+    let handle = link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    link.run_for(Duration::from_secs(3));
+    let browse = link.cores[1].browse(link.now, browse_spec());
+    link.run_for(Duration::from_millis(300));
+    let adds: Vec<&Event> = link.events_of(1).into_iter().filter(|e| matches!(e, Event::Browse { add: true, .. })).collect();
+    assert_eq!(adds.len(), 1, "one add: {adds:?}");
+    match adds[0] {
+        Event::Browse { handle, instance, service_type, domain, ifindex, .. } => {
+            assert_eq!(*handle, browse);
+            assert_eq!(instance, b"Svc");
+            assert_eq!(*service_type, name("_test._tcp.local."));
+            assert_eq!(*domain, name("local."));
+            assert_eq!(*ifindex, IF);
+        }
+        _ => unreachable!(),
+    }
+    // The PTR answer carried SRV and TXT as additional records: resolving is immediate.
+    let resolve = link.cores[1].resolve(link.now, ResolveSpec { fullname: name("Svc._test._tcp.local."), ifindex: 0 });
+    link.settle();
+    let resolved = link.events_of(1).into_iter().find(|e| matches!(e, Event::Resolved { .. })).cloned().expect("resolved from cache");
+    assert_eq!(
+        resolved,
+        Event::Resolved {
+            handle: resolve,
+            fullname: name("Svc._test._tcp.local."),
+            target: name("alpha.local."),
+            port: 8080,
+            txt: b"\x05a=one".to_vec(),
+            ifindex: IF
+        }
+    );
+    // Goodbye: the instance goes away one second later (RFC 6762 §10.1).
+    link.cores[0].cancel(link.now, handle).unwrap();
+    let gone_at = link.elapsed();
+    link.run_for(Duration::from_secs(2));
+    let removes: Vec<_> = link.events.iter().filter(|(_, c, e)| *c == 1 && matches!(e, Event::Browse { add: false, .. })).collect();
+    assert_eq!(removes.len(), 1);
+    assert_eq!(ms(removes[0].0 - gone_at), 1000);
+}
+
+#[test]
+fn resolve_asks_for_srv_and_txt_when_nothing_is_cached() {
+    let mut link = Link::new(&["alpha", "beta"]);
+    link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    link.run_for(Duration::from_secs(6));
+    let resolve = link.cores[1].resolve(link.now, ResolveSpec { fullname: name("svc._TEST._tcp.local."), ifindex: 0 });
+    link.run_for(Duration::from_millis(200));
+    let resolved = link.events_of(1).into_iter().any(|e| matches!(e, Event::Resolved { handle, port: 8080, .. } if *handle == resolve));
+    assert!(resolved, "resolved within 200 ms (query 20-120 ms, unique answers at once)");
+}
+
+#[test]
+fn same_name_on_two_hosts_ends_with_one_renamed() {
+    let mut link = Link::new(&["alpha", "beta"]);
+    link.cores[0].register(link.now, spec("Clash", 1111)).unwrap();
+    link.run_for(Duration::from_secs(5));
+    link.cores[1].register(link.now, spec("Clash", 2222)).unwrap();
+    link.run_for(Duration::from_secs(5));
+    let names0: Vec<Vec<u8>> = link.events_of(0).into_iter().filter_map(|e| match e { Event::Registered { name, .. } => Some(name.clone()), _ => None }).collect();
+    let names1: Vec<Vec<u8>> = link.events_of(1).into_iter().filter_map(|e| match e { Event::Registered { name, .. } => Some(name.clone()), _ => None }).collect();
+    assert_eq!(names0, vec![b"Clash".to_vec()]);
+    assert_eq!(names1, vec![b"Clash (2)".to_vec()], "the newcomer renames");
+}
+
+#[test]
+fn simultaneous_probes_are_settled_by_tie_break() {
+    let mut link = Link::new(&["alpha", "beta"]);
+    link.cores[0].register(link.now, spec("Same", 1111)).unwrap();
+    link.cores[1].register(link.now, spec("Same", 2222)).unwrap();
+    link.run_for(Duration::from_secs(10));
+    let mut names: Vec<Vec<u8>> = link
+        .events
+        .iter()
+        .filter_map(|(_, _, e)| match e { Event::Registered { name, .. } => Some(name.clone()), _ => None })
+        .collect();
+    names.sort();
+    assert_eq!(names, vec![b"Same".to_vec(), b"Same (2)".to_vec()]);
+}
+
+#[test]
+fn identical_records_from_two_hosts_are_no_conflict() {
+    let mut link = Link::new(&["alpha", "beta"]);
+    let mut same = spec("Twin", 1111);
+    same.host = Some(name("shared.local."));
+    link.cores[0].register(link.now, same.clone()).unwrap();
+    link.cores[1].register(link.now, same).unwrap();
+    link.run_for(Duration::from_secs(10));
+    let names: Vec<Vec<u8>> =
+        link.events.iter().filter_map(|(_, _, e)| match e { Event::Registered { name, .. } => Some(name.clone()), _ => None }).collect();
+    assert_eq!(names, vec![b"Twin".to_vec(), b"Twin".to_vec()]);
+}
+
+#[test]
+fn no_auto_rename_reports_the_conflict() {
+    let mut link = Link::new(&["alpha", "beta"]);
+    link.cores[0].register(link.now, spec("Mine", 1111)).unwrap();
+    link.run_for(Duration::from_secs(5));
+    let mut strict = spec("Mine", 2222);
+    strict.auto_rename = false;
+    let handle = link.cores[1].register(link.now, strict).unwrap();
+    link.run_for(Duration::from_secs(5));
+    assert!(link.events_of(1).contains(&&Event::NameConflict { handle }));
+    assert!(!link.events_of(1).iter().any(|e| matches!(e, Event::Registered { .. })));
+}
+
+#[test]
+fn later_conflict_reprobes_then_renames() {
+    let mut link = Link::new(&["alpha"]);
+    link.cores[0].register(link.now, spec("Late", 1111)).unwrap();
+    link.run_for(Duration::from_secs(10));
+    // Another host claims the name with other data, twice.
+    let mut rival = new_response(0);
+    let srv = SRV::new(0, 0, 9999, name("rival.local."));
+    rival.answers.push(make_record(name("Late._test._tcp.local."), 120, RData::SRV(srv), true));
+    link.inject(0, &rival, 5353, true);
+    link.run_for(Duration::from_millis(300)); // now re-probing the same name
+    let reprobed = link.seen.iter().rev().take(3).any(|s| is_probe(&s.message) && s.message.queries[0].name() == &name("Late._test._tcp.local."));
+    assert!(reprobed, "re-probes the same name first");
+    link.inject(0, &rival, 5353, true);
+    link.run_for(Duration::from_secs(3));
+    let names: Vec<Vec<u8>> =
+        link.events_of(0).into_iter().filter_map(|e| match e { Event::Registered { name, .. } => Some(name.clone()), _ => None }).collect();
+    assert_eq!(names, vec![b"Late".to_vec(), b"Late (2)".to_vec()]);
+}
+
+#[test]
+fn host_name_conflict_renames_host() {
+    let mut link = Link::new(&["alpha"]);
+    link.run_for(Duration::from_millis(300)); // first probe is out
+    let mut rival = new_response(0);
+    rival.answers.push(make_record(name("alpha.local."), 120, RData::A(Ipv4Addr::new(192, 0, 2, 77).into()), true));
+    link.inject(0, &rival, 5353, true);
+    link.run_for(Duration::from_secs(3));
+    assert_eq!(link.cores[0].host_name(), &name("alpha-2.local."));
+}
+
+#[test]
+fn own_machine_addresses_for_our_host_name_are_no_conflict() {
+    let mut link = Link::new(&["alpha"]);
+    link.run_for(Duration::from_millis(300));
+    let mut same_host = new_response(0);
+    same_host.answers.push(make_record(name("alpha.local."), 120, RData::A(Ipv4Addr::new(192, 0, 2, 11).into()), true));
+    link.inject(0, &same_host, 5353, true);
+    link.run_for(Duration::from_secs(3));
+    assert_eq!(link.cores[0].host_name(), &name("alpha.local."));
+}
+
+#[test]
+fn cache_expires_records_at_ttl_and_refreshes_from_80_percent() {
+    let mut link = Link::new(&["alpha"]);
+    link.run_for(Duration::from_secs(3));
+    let browse = link.cores[0].browse(link.now, browse_spec());
+    link.run_for(Duration::from_secs(1));
+    let start = link.elapsed();
+    let mut announce = new_response(0);
+    announce.answers.push(make_record(name("_test._tcp.local."), 100, RData::PTR(PTR(name("Other._test._tcp.local."))), false));
+    link.inject(0, &announce, 5353, true);
+    assert!(link.events_of(0).iter().any(|e| matches!(e, Event::Browse { add: true, handle, .. } if *handle == browse)));
+    link.run_for(Duration::from_secs(101));
+    let refreshes: Vec<u128> = link
+        .packets_from(0)
+        .into_iter()
+        .filter(|s| s.at > start && !is_response(&s.message) && s.message.queries.len() == 1 && s.message.answers.is_empty())
+        .map(|s| ms(s.at - start))
+        .filter(|t| *t >= 79_000)
+        .collect();
+    let windows = [(80_000, 82_000), (85_000, 87_000), (90_000, 92_000), (95_000, 97_000)];
+    for (lo, hi) in windows {
+        assert!(refreshes.iter().any(|t| (lo..=hi).contains(t)), "refresh query in {lo}-{hi} ms: {refreshes:?}");
+    }
+    let removed = link.events.iter().find(|(_, c, e)| *c == 0 && matches!(e, Event::Browse { add: false, .. })).expect("removed");
+    assert_eq!(ms(removed.0 - start), 100_000, "removed at the TTL");
+}
+
+#[test]
+fn cache_flush_replaces_old_rdata_after_one_second() {
+    let mut link = Link::new(&["alpha"]);
+    link.run_for(Duration::from_secs(3));
+    let q = link.cores[0].query(link.now, QuerySpec { name: name("x._test._tcp.local."), rtype: 33, ifindex: 0 });
+    let srv = |port| make_record(name("x._test._tcp.local."), 120, RData::SRV(SRV::new(0, 0, port, name("h.local."))), true);
+    let mut first = new_response(0);
+    first.answers.push(srv(1000));
+    link.inject(0, &first, 5353, true);
+    link.run_for(Duration::from_secs(2));
+    let mut second = new_response(0);
+    second.answers.push(srv(2000));
+    link.inject(0, &second, 5353, true);
+    let changed_at = link.elapsed();
+    link.run_for(Duration::from_secs(2));
+    let removes: Vec<_> = link.events.iter().filter(|(_, _, e)| matches!(e, Event::Record { add: false, handle, .. } if *handle == q)).collect();
+    assert_eq!(removes.len(), 1);
+    assert_eq!(ms(removes[0].0 - changed_at), 1000);
+}
+
+#[test]
+fn malformed_and_off_rule_packets_are_dropped() {
+    let mut link = Link::new(&["alpha"]);
+    link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    link.run_for(Duration::from_secs(10));
+    let before = link.seen.len();
+    let source = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 99), 5353));
+    for payload in [vec![], vec![0u8; 3], vec![0xff; 12], vec![0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 0x0c, 0, 12, 0, 1]] {
+        link.cores[0].handle_datagram(link.now, Datagram { ifindex: IF, source, multicast: true, payload });
+    }
+    // A response from a port other than 5353 is not cached.
+    let browse = link.cores[0].browse(link.now, browse_spec());
+    let mut stray = new_response(0);
+    stray.answers.push(make_record(name("_test._tcp.local."), 100, RData::PTR(PTR(name("Stray._test._tcp.local."))), false));
+    link.inject(0, &stray, 5354, true);
+    link.run_for(Duration::from_millis(10));
+    assert!(!link.events_of(0).iter().any(|e| matches!(e, Event::Browse { instance, handle, .. } if *handle == browse && instance == b"Stray")));
+    assert!(link.seen[before..].iter().all(|s| !is_response(&s.message)), "no answers to garbage");
+}
