@@ -1,1 +1,315 @@
-//! Safe API (to be written).
+//! The safe Rust API: register, browse, resolve and query on an [`Engine`].
+//!
+//! Names and types are given as the dns_sd.h API takes them: instance names
+//! unescaped (`"My Printer"`), service types as `"_ipp._tcp"` with optional
+//! subtypes (`"_ipp._tcp,_color"`), domains escaped or `None` for `local.`.
+//! Every call returns a handle; dropping it ends the registration (sending
+//! goodbyes) or the operation. Events arrive on the engine thread through
+//! the closure given; it must not block.
+
+use hickory_proto::rr::Name;
+
+pub use crate::core::IfIndex;
+pub use crate::driver::{Engine, EngineConfig, EngineError};
+use crate::core::{BrowseSpec, CoreError, Event, Handle, QuerySpec, ResolveSpec, ServiceSpec};
+use crate::wire::service_name::{self, NameError, ServiceType};
+
+/// Why a call was refused.
+#[derive(Debug)]
+pub enum ApiError {
+    /// A name, type or domain is malformed.
+    Name(NameError),
+    /// A parameter is out of range.
+    BadParam(&'static str),
+    /// Valid, but not supported yet (e.g. a domain other than `local.`).
+    Unsupported(&'static str),
+    /// The engine refused or is gone.
+    Engine(EngineError),
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Name(e) => write!(f, "{e}"),
+            ApiError::BadParam(what) => write!(f, "bad parameter: {what}"),
+            ApiError::Unsupported(what) => write!(f, "not supported: {what}"),
+            ApiError::Engine(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl From<NameError> for ApiError {
+    fn from(e: NameError) -> Self {
+        ApiError::Name(e)
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Core(CoreError::BadParam(what)) => ApiError::BadParam(what),
+            other => ApiError::Engine(other),
+        }
+    }
+}
+
+/// A service to publish.
+#[derive(Debug, Clone, Default)]
+pub struct Service {
+    /// Instance name, unescaped; `None` or empty for the computer's name.
+    pub name: Option<String>,
+    /// `"_http._tcp"`, optionally with subtypes: `"_http._tcp,_printer"`.
+    pub service_type: String,
+    /// Escaped domain; `None` or empty for `local.`.
+    pub domain: Option<String>,
+    /// SRV target host name; `None` for this host.
+    pub host: Option<String>,
+    /// Port in host byte order (0: a placeholder that only claims the name).
+    pub port: u16,
+    /// TXT rdata (length-prefixed strings); empty means one empty string.
+    pub txt: Vec<u8>,
+    /// Report a conflict instead of renaming to "Name (2)".
+    pub no_auto_rename: bool,
+    /// Interface index, or 0 for all.
+    pub interface: IfIndex,
+}
+
+/// What happens to a registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegisterEvent {
+    /// The service is published under `name` (perhaps renamed).
+    Registered { name: String, service_type: String, domain: String },
+    /// The name is taken and renaming was not allowed.
+    NameConflict,
+}
+
+/// One instance seen by a browse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowseResult {
+    /// Instance name, unescaped.
+    pub name: String,
+    /// The service type with a trailing dot, e.g. `_http._tcp.`.
+    pub service_type: String,
+    /// The domain, escaped, e.g. `local.`.
+    pub domain: String,
+    pub interface: IfIndex,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BrowseEvent {
+    Added(BrowseResult),
+    Removed(BrowseResult),
+}
+
+/// The result of a resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// The full service name, escaped, e.g. `My\032Printer._ipp._tcp.local.`.
+    pub fullname: String,
+    /// The SRV target, e.g. `printer.local.`.
+    pub host: String,
+    pub port: u16,
+    /// TXT rdata (length-prefixed strings).
+    pub txt: Vec<u8>,
+    pub interface: IfIndex,
+}
+
+/// One record answer of a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordAnswer {
+    pub add: bool,
+    pub name: String,
+    pub rtype: u16,
+    pub rclass: u16,
+    pub rdata: Vec<u8>,
+    pub ttl: u32,
+    pub interface: IfIndex,
+}
+
+/// A live handle: dropping it ends what it stands for.
+pub struct Active {
+    engine: Engine,
+    handle: Handle,
+    /// Registrations wait for their goodbyes to be sent when dropped.
+    wait_on_drop: bool,
+}
+
+impl Active {
+    /// Replaces the TXT record of a registration (announced again at once).
+    pub fn update_txt(&self, txt: &[u8]) -> Result<(), ApiError> {
+        Ok(self.engine.update_txt(self.handle, crate::wire::txt::for_wire(txt))?)
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.engine.cancel(self.handle, self.wait_on_drop);
+    }
+}
+
+impl std::fmt::Debug for Active {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Active({:?})", self.handle)
+    }
+}
+
+/// The domain argument; only `local.` (multicast DNS) is served so far.
+fn local_only(domain: Option<&str>) -> Result<Name, ApiError> {
+    let domain = service_name::parse_domain(domain)?;
+    if domain != service_name::local_domain() {
+        return Err(ApiError::Unsupported("only the local. domain is served"));
+    }
+    Ok(domain)
+}
+
+/// The default instance name: the computer's host name label.
+fn default_instance_name(engine: &Engine) -> Result<String, ApiError> {
+    let host = engine.host_name()?;
+    let label = host.split('.').next().unwrap_or("").to_string();
+    Ok(if label.is_empty() { "Linux".to_string() } else { label })
+}
+
+impl Engine {
+    /// Publishes a service.
+    pub fn register_service(
+        &self,
+        service: &Service,
+        mut on_event: impl FnMut(RegisterEvent) + Send + 'static,
+    ) -> Result<Active, ApiError> {
+        let service_type = ServiceType::parse_for_register(&service.service_type)?;
+        let domain = local_only(service.domain.as_deref())?;
+        let given = service.name.clone().filter(|n| !n.is_empty());
+        if service.no_auto_rename && given.is_none() {
+            return Err(ApiError::BadParam("NoAutoRename needs an explicit name"));
+        }
+        let name = match given {
+            Some(name) => name,
+            None => default_instance_name(self)?,
+        };
+        let instance = service_name::instance_label(&name, !service.no_auto_rename)?;
+        let host = match &service.host {
+            Some(h) if !h.is_empty() => Some(service_name::parse_escaped_name(h)?),
+            _ => None,
+        };
+        let spec = ServiceSpec {
+            instance,
+            service_type: service_type.type_name(&domain),
+            subtypes: service_type.subtype_names(&domain),
+            host,
+            port: service.port,
+            txt: crate::wire::txt::for_wire(&service.txt),
+            auto_rename: !service.no_auto_rename,
+            ifindex: service.interface,
+        };
+        let type_string = service_type.to_callback_string();
+        let domain_string = service_name::domain_to_string(&domain);
+        let handle = self.register(
+            spec,
+            Box::new(move |event| match event {
+                Event::Registered { name, .. } => on_event(RegisterEvent::Registered {
+                    name: String::from_utf8_lossy(&name).into_owned(),
+                    service_type: type_string.clone(),
+                    domain: domain_string.clone(),
+                }),
+                Event::NameConflict { .. } => on_event(RegisterEvent::NameConflict),
+                _ => {}
+            }),
+        )?;
+        Ok(Active { engine: self.clone(), handle, wait_on_drop: true })
+    }
+
+    /// Browses for instances of a service type (at most one subtype).
+    pub fn browse_services(
+        &self,
+        service_type: &str,
+        domain: Option<&str>,
+        interface: IfIndex,
+        mut on_event: impl FnMut(BrowseEvent) + Send + 'static,
+    ) -> Result<Active, ApiError> {
+        let ty = ServiceType::parse_for_browse(service_type)?;
+        let domain = local_only(domain)?;
+        let spec = BrowseSpec {
+            browse_name: ty.browse_name(&domain),
+            service_type: ty.type_name(&domain),
+            domain: domain.clone(),
+            ifindex: interface,
+        };
+        let type_string = ty.to_callback_string();
+        let domain_string = service_name::domain_to_string(&domain);
+        let handle = self.browse(
+            spec,
+            Box::new(move |event| {
+                if let Event::Browse { add, instance, ifindex, .. } = event {
+                    let result = BrowseResult {
+                        name: String::from_utf8_lossy(&instance).into_owned(),
+                        service_type: type_string.clone(),
+                        domain: domain_string.clone(),
+                        interface: ifindex,
+                    };
+                    on_event(if add { BrowseEvent::Added(result) } else { BrowseEvent::Removed(result) });
+                }
+            }),
+        )?;
+        Ok(Active { engine: self.clone(), handle, wait_on_drop: false })
+    }
+
+    /// Resolves an instance to its host, port and TXT record.
+    pub fn resolve_service(
+        &self,
+        name: &str,
+        service_type: &str,
+        domain: Option<&str>,
+        interface: IfIndex,
+        mut on_event: impl FnMut(Resolved) + Send + 'static,
+    ) -> Result<Active, ApiError> {
+        let ty = ServiceType::parse_for_browse(service_type)?;
+        let domain = local_only(domain)?;
+        let instance = service_name::instance_label(name, false)?;
+        let fullname = service_name::service_instance_name(&instance, &ty, &domain)?;
+        let handle = self.resolve(
+            ResolveSpec { fullname, ifindex: interface },
+            Box::new(move |event| {
+                if let Event::Resolved { fullname, target, port, txt, ifindex, .. } = event {
+                    on_event(Resolved {
+                        fullname: service_name::name_to_escaped_string(&fullname),
+                        host: service_name::name_to_escaped_string(&target),
+                        port,
+                        txt,
+                        interface: ifindex,
+                    });
+                }
+            }),
+        )?;
+        Ok(Active { engine: self.clone(), handle, wait_on_drop: false })
+    }
+
+    /// Asks for records of any type for a name (e.g. the A records of `host.local.`).
+    pub fn query_record(
+        &self,
+        fullname: &str,
+        rtype: u16,
+        interface: IfIndex,
+        mut on_event: impl FnMut(RecordAnswer) + Send + 'static,
+    ) -> Result<Active, ApiError> {
+        let name: Name = service_name::parse_escaped_name(fullname)?;
+        let handle = self.query(
+            QuerySpec { name, rtype, ifindex: interface },
+            Box::new(move |event| {
+                if let Event::Record { add, name, rtype, rclass, rdata, ttl, ifindex, .. } = event {
+                    on_event(RecordAnswer {
+                        add,
+                        name: service_name::name_to_escaped_string(&name),
+                        rtype,
+                        rclass,
+                        rdata,
+                        ttl,
+                        interface: ifindex,
+                    });
+                }
+            }),
+        )?;
+        Ok(Active { engine: self.clone(), handle, wait_on_drop: false })
+    }
+}

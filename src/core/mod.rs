@@ -311,11 +311,6 @@ impl Core {
         let hash = payload_hash(payload);
         self.sent.iter().any(|(_, h)| *h == hash)
     }
-
-    /// The interfaces a handle limited to `only` (0 = all) applies to.
-    pub(crate) fn interfaces_for(&self, only: IfIndex) -> Vec<IfIndex> {
-        self.interfaces.keys().copied().filter(|i| only == 0 || *i == only).collect()
-    }
 }
 
 #[cfg(test)]

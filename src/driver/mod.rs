@@ -1,1 +1,354 @@
-//! Driver (to be written).
+//! The driver: one engine thread per [`Engine`] that owns the socket, the
+//! timers and a [`Core`], and feeds the core packets, commands and the time.
+//!
+//! Commands come in over a channel; each event the core emits goes to the
+//! sink of the handle it belongs to, called on the engine thread.
+
+pub mod interfaces;
+pub mod socket;
+
+use std::collections::{BTreeSet, HashMap};
+use std::io;
+use std::path::PathBuf;
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::unix::AsyncFd;
+use tokio::sync::mpsc;
+
+use crate::core::{BrowseSpec, Core, CoreConfig, CoreError, Datagram, Event, Handle, QuerySpec, ResolveSpec, ServiceSpec};
+
+/// Receives the events of one handle, on the engine thread. It must not block.
+pub type Sink = Box<dyn FnMut(Event) + Send>;
+
+/// How often the interface list is read again.
+const INTERFACE_POLL: Duration = Duration::from_secs(1);
+/// How long a caller waits for the engine to confirm a command.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Settings of an engine.
+#[derive(Debug, Clone, Default)]
+pub struct EngineConfig {
+    /// Host label to publish instead of the system host name.
+    pub host_label: Option<Vec<u8>>,
+    /// Run the engine thread in this network namespace (e.g. `/run/netns/x`).
+    pub network_namespace: Option<PathBuf>,
+}
+
+pub(crate) enum Command {
+    Register(ServiceSpec, Sink, std_mpsc::Sender<Result<Handle, CoreError>>),
+    Browse(BrowseSpec, Sink, std_mpsc::Sender<Result<Handle, CoreError>>),
+    Resolve(ResolveSpec, Sink, std_mpsc::Sender<Result<Handle, CoreError>>),
+    Query(QuerySpec, Sink, std_mpsc::Sender<Result<Handle, CoreError>>),
+    UpdateTxt(Handle, Vec<u8>, std_mpsc::Sender<Result<(), CoreError>>),
+    /// Ends a handle; `done` is told once its goodbyes are on the wire.
+    Cancel(Handle, Option<std_mpsc::Sender<()>>),
+    HostName(std_mpsc::Sender<String>),
+}
+
+struct Shared {
+    commands: mpsc::UnboundedSender<Command>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Closing the channel ends the engine loop, which sends goodbyes first.
+        let (closed, _) = mpsc::unbounded_channel();
+        self.commands = closed;
+        if let Some(thread) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A running engine. Cheap to clone; the engine stops (sending goodbyes for
+/// what is still registered) when the last clone is dropped.
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+/// Why the engine could not do something.
+#[derive(Debug)]
+pub enum EngineError {
+    /// The engine thread is gone.
+    NotRunning,
+    /// The core refused the command.
+    Core(CoreError),
+    /// Start-up failed.
+    Io(io::Error),
+}
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineError::NotRunning => write!(f, "the mDNS engine is not running"),
+            EngineError::Core(e) => write!(f, "refused: {e:?}"),
+            EngineError::Io(e) => write!(f, "cannot start the mDNS engine: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+fn system_host_label() -> Vec<u8> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    crate::wire::service_name::default_host_label(name.trim())
+}
+
+fn seed() -> u64 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    nanos ^ (u64::from(std::process::id()) << 32)
+}
+
+impl Engine {
+    /// Starts an engine thread; fails if the socket cannot be opened.
+    pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
+        let (commands, receiver) = mpsc::unbounded_channel();
+        let (ready_tx, ready_rx) = std_mpsc::channel::<io::Result<()>>();
+        let thread = std::thread::Builder::new()
+            .name("dns-sd-engine".into())
+            .spawn(move || run_thread(config, receiver, ready_tx))
+            .map_err(EngineError::Io)?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                return Err(EngineError::Io(e));
+            }
+            Err(_) => return Err(EngineError::NotRunning),
+        }
+        Ok(Engine { shared: Arc::new(Shared { commands, thread: Mutex::new(Some(thread)) }) })
+    }
+
+    fn request<T>(&self, make: impl FnOnce(std_mpsc::Sender<Result<T, CoreError>>) -> Command) -> Result<T, EngineError> {
+        let (tx, rx) = std_mpsc::channel();
+        self.shared.commands.send(make(tx)).map_err(|_| EngineError::NotRunning)?;
+        match rx.recv_timeout(COMMAND_TIMEOUT) {
+            Ok(result) => result.map_err(EngineError::Core),
+            Err(_) => Err(EngineError::NotRunning),
+        }
+    }
+
+    pub fn register(&self, spec: ServiceSpec, sink: Sink) -> Result<Handle, EngineError> {
+        self.request(|tx| Command::Register(spec, sink, tx))
+    }
+
+    pub fn browse(&self, spec: BrowseSpec, sink: Sink) -> Result<Handle, EngineError> {
+        self.request(|tx| Command::Browse(spec, sink, tx))
+    }
+
+    pub fn resolve(&self, spec: ResolveSpec, sink: Sink) -> Result<Handle, EngineError> {
+        self.request(|tx| Command::Resolve(spec, sink, tx))
+    }
+
+    pub fn query(&self, spec: QuerySpec, sink: Sink) -> Result<Handle, EngineError> {
+        self.request(|tx| Command::Query(spec, sink, tx))
+    }
+
+    pub fn update_txt(&self, handle: Handle, txt: Vec<u8>) -> Result<(), EngineError> {
+        self.request(|tx| Command::UpdateTxt(handle, txt, tx))
+    }
+
+    /// Ends a handle. With `wait`, returns once its goodbyes have been sent.
+    pub fn cancel(&self, handle: Handle, wait: bool) {
+        if wait {
+            let (tx, rx) = std_mpsc::channel();
+            if self.shared.commands.send(Command::Cancel(handle, Some(tx))).is_ok() {
+                let _ = rx.recv_timeout(COMMAND_TIMEOUT);
+            }
+        } else {
+            let _ = self.shared.commands.send(Command::Cancel(handle, None));
+        }
+    }
+
+    /// The host name the engine publishes now, e.g. `myhost.local.`.
+    pub fn host_name(&self) -> Result<String, EngineError> {
+        let (tx, rx) = std_mpsc::channel();
+        self.shared.commands.send(Command::HostName(tx)).map_err(|_| EngineError::NotRunning)?;
+        rx.recv_timeout(COMMAND_TIMEOUT).map_err(|_| EngineError::NotRunning)
+    }
+}
+
+fn run_thread(config: EngineConfig, receiver: mpsc::UnboundedReceiver<Command>, ready: std_mpsc::Sender<io::Result<()>>) {
+    let setup = (|| -> io::Result<(tokio::runtime::Runtime, socket2::Socket)> {
+        if let Some(path) = &config.network_namespace {
+            socket::enter_network_namespace(path)?;
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build()?;
+        let socket = socket::open_v4()?;
+        Ok((runtime, socket))
+    })();
+    let (runtime, socket) = match setup {
+        Ok(parts) => parts,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let host_label = config.host_label.clone().unwrap_or_else(system_host_label);
+    runtime.block_on(async move {
+        let socket = match socket::into_async(socket) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = ready.send(Err(e));
+                return;
+            }
+        };
+        let _ = ready.send(Ok(()));
+        let mut driver = Driver {
+            core: Core::new(CoreConfig { host_label, seed: seed() }, Instant::now()),
+            socket,
+            sinks: HashMap::new(),
+            joined: BTreeSet::new(),
+            waiting: Vec::new(),
+        };
+        driver.refresh_interfaces();
+        driver.run(receiver).await;
+    });
+}
+
+struct Driver {
+    core: Core,
+    socket: AsyncFd<socket2::Socket>,
+    sinks: HashMap<Handle, Sink>,
+    joined: BTreeSet<u32>,
+    /// Cancel requests to confirm once the packets they caused are sent.
+    waiting: Vec<std_mpsc::Sender<()>>,
+}
+
+impl Driver {
+    async fn run(&mut self, mut receiver: mpsc::UnboundedReceiver<Command>) {
+        let mut interface_poll = tokio::time::interval(INTERFACE_POLL);
+        interface_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            self.flush();
+            let deadline = self.core.poll_timeout().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                command = receiver.recv() => match command {
+                    Some(command) => self.command(command),
+                    None => break,
+                },
+                ready = self.socket.readable() => {
+                    if let Ok(mut guard) = ready {
+                        loop {
+                            match socket::receive(guard.get_inner()) {
+                                Ok(received) => self.core.handle_datagram(Instant::now(), Datagram {
+                                    ifindex: received.ifindex,
+                                    source: received.source,
+                                    multicast: received.multicast,
+                                    payload: received.payload,
+                                }),
+                                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                                    guard.clear_ready();
+                                    break;
+                                }
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                },
+                _ = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => {
+                    self.core.handle_timeout(Instant::now());
+                },
+                _ = interface_poll.tick() => self.refresh_interfaces(),
+            }
+        }
+        // Shutting down: everything still registered says goodbye.
+        let handles: Vec<Handle> = self.sinks.keys().copied().collect();
+        for handle in handles {
+            let _ = self.core.cancel(Instant::now(), handle);
+        }
+        self.flush();
+    }
+
+    fn refresh_interfaces(&mut self) {
+        let list = interfaces::current();
+        let wanted: BTreeSet<u32> = list.iter().map(|i| i.index).collect();
+        for gone in self.joined.difference(&wanted).copied().collect::<Vec<_>>() {
+            socket::leave(self.socket.get_ref(), gone);
+            self.joined.remove(&gone);
+        }
+        for new in wanted.difference(&self.joined.clone()).copied().collect::<Vec<_>>() {
+            if socket::join(self.socket.get_ref(), new).is_ok() {
+                self.joined.insert(new);
+            }
+        }
+        let list = list.into_iter().filter(|i| self.joined.contains(&i.index)).collect();
+        self.core.set_interfaces(Instant::now(), list);
+    }
+
+    fn command(&mut self, command: Command) {
+        let now = Instant::now();
+        match command {
+            Command::Register(spec, sink, reply) => {
+                let result = self.core.register(now, spec);
+                self.keep_sink(&result, sink);
+                let _ = reply.send(result);
+            }
+            Command::Browse(spec, sink, reply) => {
+                let handle = self.core.browse(now, spec);
+                self.keep_sink(&Ok(handle), sink);
+                let _ = reply.send(Ok(handle));
+            }
+            Command::Resolve(spec, sink, reply) => {
+                let handle = self.core.resolve(now, spec);
+                self.keep_sink(&Ok(handle), sink);
+                let _ = reply.send(Ok(handle));
+            }
+            Command::Query(spec, sink, reply) => {
+                let handle = self.core.query(now, spec);
+                self.keep_sink(&Ok(handle), sink);
+                let _ = reply.send(Ok(handle));
+            }
+            Command::UpdateTxt(handle, txt, reply) => {
+                let _ = reply.send(self.core.update_txt(now, handle, txt));
+            }
+            Command::Cancel(handle, done) => {
+                let _ = self.core.cancel(now, handle);
+                self.sinks.remove(&handle);
+                if let Some(done) = done {
+                    self.waiting.push(done);
+                }
+            }
+            Command::HostName(reply) => {
+                let _ = reply.send(self.core.host_name().to_string());
+            }
+        }
+    }
+
+    /// Keeps the sink of a new handle. Events the core queued while starting
+    /// the handle (cached answers) are delivered by the next flush.
+    fn keep_sink(&mut self, result: &Result<Handle, CoreError>, sink: Sink) {
+        if let Ok(handle) = result {
+            self.sinks.insert(*handle, sink);
+        }
+    }
+
+    /// Sends what the core queued and routes its events.
+    fn flush(&mut self) {
+        while let Some(transmit) = self.core.poll_transmit() {
+            let _ = socket::send(self.socket.get_ref(), transmit.ifindex, transmit.destination, &transmit.payload);
+        }
+        while let Some(event) = self.core.poll_event() {
+            if let Some(sink) = self.sinks.get_mut(&event_handle(&event)) {
+                sink(event);
+            }
+        }
+        for done in self.waiting.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
+
+fn event_handle(event: &Event) -> Handle {
+    match event {
+        Event::Registered { handle, .. }
+        | Event::NameConflict { handle }
+        | Event::Browse { handle, .. }
+        | Event::Resolved { handle, .. }
+        | Event::Record { handle, .. } => *handle,
+    }
+}

@@ -1,6 +1,10 @@
 //! The `dns_sd.h` C ABI. Every `extern "C"` function and every `unsafe`
 //! block that touches C memory lives below this module.
+#![allow(non_snake_case, non_upper_case_globals)]
 
+pub(crate) mod queue;
+pub(crate) mod refs;
+pub mod service;
 pub mod txt;
 pub mod types;
 
