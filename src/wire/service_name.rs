@@ -127,7 +127,7 @@ fn build_name(prefix: &[&[u8]], domain: &Name) -> Result<Name, NameError> {
         }
         labels.push(Label::from_raw_bytes(raw).map_err(|_| NameError::LabelTooLong)?);
     }
-    let total = wire_len(labels.iter().map(|l| l.as_bytes()));
+    let total = wire_len(labels.iter().map(Label::as_bytes));
     if total > MAX_NAME_WIRE {
         return Err(NameError::NameTooLong);
     }
@@ -137,7 +137,7 @@ fn build_name(prefix: &[&[u8]], domain: &Name) -> Result<Name, NameError> {
 /// Like [`build_name`], but never fails: when the result would be too long
 /// for `domain`, the prefix is placed under the root domain instead (and if
 /// even that fails, the root name is returned). Only reachable with
-/// pathological domains of more than ~160 bytes.
+/// domains of well over 150 bytes, far longer than any real one.
 fn build_name_or_root(prefix: &[&[u8]], domain: &Name) -> Name {
     build_name(prefix, domain)
         .or_else(|_| build_name(prefix, &Name::root()))
@@ -245,10 +245,9 @@ fn split_unescaped_commas(text: &str) -> Vec<&str> {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            // Skip the escaped byte; `\DDD` digits are never commas, so
-            // skipping one byte is enough. A backslash cannot precede a
-            // UTF-8 continuation byte that is a comma (commas are ASCII),
-            // so slicing at comma positions is always on a char boundary.
+            // The byte after a backslash is literal, so it is skipped
+            // (the digits of `\DDD` are never commas anyway). Commas are
+            // ASCII, so every slice taken here is on a char boundary.
             b'\\' => i += 2,
             b',' => {
                 pieces.push(&text[start..i]);
@@ -258,7 +257,7 @@ fn split_unescaped_commas(text: &str) -> Vec<&str> {
             _ => i += 1,
         }
     }
-    pieces.push(&text[start.min(text.len())..]);
+    pieces.push(&text[start..]);
     pieces
 }
 
@@ -340,9 +339,7 @@ fn valid_service_label(label: &[u8]) -> bool {
 fn parse_subtype(text: &str) -> Result<Vec<u8>, NameError> {
     let mut labels = match parse_escaped_labels(text) {
         Ok(labels) => labels,
-        Err(NameError::EmptyLabel) | Err(NameError::NameTooLong) => {
-            return Err(NameError::BadSubtype)
-        }
+        Err(NameError::EmptyLabel | NameError::NameTooLong) => return Err(NameError::BadSubtype),
         Err(e) => return Err(e),
     };
     if labels.len() != 1 {
