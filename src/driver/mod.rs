@@ -5,6 +5,7 @@
 //! sink of the handle it belongs to, called on the engine thread.
 
 pub mod interfaces;
+pub mod localtime;
 pub mod socket;
 
 use std::collections::{BTreeSet, HashMap};
