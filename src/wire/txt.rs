@@ -668,7 +668,10 @@ mod tests {
         }
         assert_eq!(d.len(), 65280);
         let before = d.clone();
-        assert_eq!(set_value(&mut d, b"big", Some(&[b'v'; 251])), Err(TxtError::TooLong));
+        assert_eq!(
+            set_value(&mut d, b"big", Some(&[b'v'; 251])),
+            Err(TxtError::TooLong)
+        );
         assert_eq!(d, before);
         // Exactly 65535 is still allowed.
         set_value(&mut d, b"end", Some(&[b'v'; 250])).unwrap();
@@ -700,7 +703,10 @@ mod tests {
     fn builder_wraps_the_free_functions() {
         let mut b = TxtBuilder::new();
         assert!(b.is_empty());
-        b.set(b"txtvers", Some(b"1")).unwrap().set(b"flag", None).unwrap();
+        b.set(b"txtvers", Some(b"1"))
+            .unwrap()
+            .set(b"flag", None)
+            .unwrap();
         assert_eq!(b.get(b"TXTVERS"), TxtValue::Value(b"1"));
         assert_eq!(b.set(b"", None), Err(TxtError::Invalid));
         b.remove(b"flag").unwrap();
@@ -722,10 +728,19 @@ mod tests {
     #[test]
     fn dns_sd_args_escapes() {
         assert_eq!(from_dns_sd_args::<&str>(&[]), Ok(Vec::new()));
-        assert_eq!(from_dns_sd_args(&["a=1", "b=hello"]).unwrap(), b"\x03a=1\x07b=hello".to_vec());
+        assert_eq!(
+            from_dns_sd_args(&["a=1", "b=hello"]).unwrap(),
+            b"\x03a=1\x07b=hello".to_vec()
+        );
         assert_eq!(from_dns_sd_args(&[""]).unwrap(), vec![0]);
-        assert_eq!(from_dns_sd_args(&[r"\x41\x6a\x6A"]).unwrap(), b"\x03Ajj".to_vec());
-        assert_eq!(from_dns_sd_args(&[r"\x00\xff"]).unwrap(), b"\x02\x00\xff".to_vec());
+        assert_eq!(
+            from_dns_sd_args(&[r"\x41\x6a\x6A"]).unwrap(),
+            b"\x03Ajj".to_vec()
+        );
+        assert_eq!(
+            from_dns_sd_args(&[r"\x00\xff"]).unwrap(),
+            b"\x02\x00\xff".to_vec()
+        );
         assert_eq!(from_dns_sd_args(&[r"a\\b"]).unwrap(), b"\x03a\\b".to_vec());
         assert_eq!(from_dns_sd_args(&[r"a\ b"]).unwrap(), b"\x03a b".to_vec());
         assert_eq!(from_dns_sd_args(&[r"\=\q"]).unwrap(), b"\x02=q".to_vec());
@@ -736,7 +751,10 @@ mod tests {
         assert_eq!(from_dns_sd_args(&[r"\xg1"]).unwrap(), b"\x03xg1".to_vec());
         assert_eq!(from_dns_sd_args(&[r"\x"]).unwrap(), b"\x01x".to_vec());
         // An escaped multi-byte character keeps all of its bytes.
-        assert_eq!(from_dns_sd_args(&["\\\u{e9}"]).unwrap(), b"\x02\xc3\xa9".to_vec());
+        assert_eq!(
+            from_dns_sd_args(&["\\\u{e9}"]).unwrap(),
+            b"\x02\xc3\xa9".to_vec()
+        );
         // Owned strings work too.
         let owned = vec![String::from("k=v")];
         assert_eq!(from_dns_sd_args(&owned).unwrap(), b"\x03k=v".to_vec());
@@ -787,7 +805,10 @@ mod tests {
         // A zero byte: C's strchr matches the terminator, so one more backslash.
         assert_eq!(display_like_dns_sd(b"\x01\x00"), r" \\\x00");
         // 0x7F and high bytes print raw; invalid UTF-8 is replaced here.
-        assert_eq!(display_bytes_like_dns_sd(b"\x02\x7f\xff"), b" \x7f\xff".to_vec());
+        assert_eq!(
+            display_bytes_like_dns_sd(b"\x02\x7f\xff"),
+            b" \x7f\xff".to_vec()
+        );
         assert_eq!(display_like_dns_sd("\x02\u{e9}".as_bytes()), " \u{e9}");
         assert_eq!(display_like_dns_sd(b"\x01\xff"), " \u{fffd}");
         // Printable characters that are not special stay as they are.
@@ -796,13 +817,19 @@ mod tests {
 
     #[test]
     fn display_invalid_data() {
-        assert_eq!(display_like_dns_sd(b"\x03a=1\x09b"), " a=1<< invalid data >>");
+        assert_eq!(
+            display_like_dns_sd(b"\x03a=1\x09b"),
+            " a=1<< invalid data >>"
+        );
         assert_eq!(display_like_dns_sd(b"\x05"), "<< invalid data >>");
     }
 
     #[test]
     fn error_display() {
-        assert_eq!(TxtError::NoSuchKey.to_string(), "no such key in the TXT record");
+        assert_eq!(
+            TxtError::NoSuchKey.to_string(),
+            "no such key in the TXT record"
+        );
         assert!(!TxtError::Invalid.to_string().is_empty());
         assert!(!TxtError::NoMemory.to_string().is_empty());
         assert!(!TxtError::TooLong.to_string().is_empty());
