@@ -40,12 +40,21 @@ pub fn find_tool(name: &str) -> Option<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
-    for extra in ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
+    for extra in [
+        "/usr/local/sbin",
+        "/usr/local/bin",
+        "/usr/sbin",
+        "/usr/bin",
+        "/sbin",
+        "/bin",
+    ] {
         dirs.push(PathBuf::from(extra));
     }
-    dirs.into_iter()
-        .map(|d| d.join(name))
-        .find(|p| fs::metadata(p).map(|m| m.is_file() && m.mode() & 0o111 != 0).unwrap_or(false))
+    dirs.into_iter().map(|d| d.join(name)).find(|p| {
+        fs::metadata(p)
+            .map(|m| m.is_file() && m.mode() & 0o111 != 0)
+            .unwrap_or(false)
+    })
 }
 
 fn ip_tool() -> &'static Path {
@@ -59,7 +68,11 @@ fn ip_tool() -> &'static Path {
 
 /// Runs `ip ARGS...` and returns (success, stdout, stderr).
 fn ip_quiet(args: &[&str]) -> (bool, String, String) {
-    match Command::new(ip_tool()).args(args).stdin(Stdio::null()).output() {
+    match Command::new(ip_tool())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+    {
         Ok(out) => (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -175,7 +188,10 @@ fn destroy_netns(names: &[String]) {
     let kill_all = |ns: &str| -> usize {
         let (_, out, _) = ip_quiet(&["netns", "pids", ns]);
         let mut n = 0;
-        for pid in out.split_whitespace().filter_map(|p| p.parse::<libc::pid_t>().ok()) {
+        for pid in out
+            .split_whitespace()
+            .filter_map(|p| p.parse::<libc::pid_t>().ok())
+        {
             // SAFETY: plain kill(2); these processes live in a namespace we made.
             unsafe { libc::kill(pid, libc::SIGKILL) };
             n += 1;
@@ -284,7 +300,11 @@ impl Lab {
     fn empty() -> Lab {
         require_root();
         sweep_stale_namespaces();
-        Lab { namespaces: Vec::new(), switch: None, hosts: Vec::new() }
+        Lab {
+            namespaces: Vec::new(),
+            switch: None,
+            hosts: Vec::new(),
+        }
     }
 
     fn next_prefix() -> String {
@@ -304,7 +324,10 @@ impl Lab {
     /// Panics with a clear message when not root or when namespaces cannot
     /// be made; whatever was already made is removed again.
     pub fn new(hosts: usize) -> Lab {
-        assert!((1..=200).contains(&hosts), "Lab::new: 1..=200 hosts, not {hosts}");
+        assert!(
+            (1..=200).contains(&hosts),
+            "Lab::new: 1..=200 hosts, not {hosts}"
+        );
         let mut lab = Lab::empty();
         let prefix = Lab::next_prefix();
 
@@ -312,11 +335,33 @@ impl Lab {
         lab.add_ns(sw.clone());
         // The switch only bridges frames: no IPv6 of its own (no RS/MLD noise),
         // and no multicast snooping, so every multicast frame reaches every port.
-        ns_sysctl(&sw, &[("net.ipv6.conf.all.disable_ipv6", "1"), ("net.ipv6.conf.default.disable_ipv6", "1")]);
+        ns_sysctl(
+            &sw,
+            &[
+                ("net.ipv6.conf.all.disable_ipv6", "1"),
+                ("net.ipv6.conf.default.disable_ipv6", "1"),
+            ],
+        );
         ip(&["-n", &sw, "link", "set", "lo", "up"]);
-        ip(&["-n", &sw, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0"]);
+        ip(&[
+            "-n",
+            &sw,
+            "link",
+            "add",
+            "br0",
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+        ]);
         ip(&["-n", &sw, "link", "set", "br0", "up"]);
-        lab.switch = Some(Host { name: sw.clone(), index: 0, iface: "br0".into(), ipv4: None, ipv6: None });
+        lab.switch = Some(Host {
+            name: sw.clone(),
+            index: 0,
+            iface: "br0".into(),
+            ipv4: None,
+            ipv6: None,
+        });
 
         for i in 1..=hosts {
             let h = format!("{prefix}h{i}");
@@ -324,25 +369,51 @@ impl Lab {
             let k = 10 + i;
             let v4 = Ipv4Addr::new(192, 0, 2, k as u8);
             let v6: Ipv6Addr = format!("2001:db8::{k}").parse().unwrap();
-            ns_sysctl(&h, &[("net.ipv6.conf.all.accept_dad", "0"), ("net.ipv6.conf.default.accept_dad", "0")]);
+            ns_sysctl(
+                &h,
+                &[
+                    ("net.ipv6.conf.all.accept_dad", "0"),
+                    ("net.ipv6.conf.default.accept_dad", "0"),
+                ],
+            );
             ip(&["-n", &h, "link", "set", "lo", "up"]);
             ip(&["-n", &h, "link", "set", "lo", "multicast", "on"]);
             let port = format!("p{i}");
             // Created directly inside the two namespaces: nothing appears in
             // the machine's own namespace.
-            ip(&["-n", &h, "link", "add", "eth0", "type", "veth", "peer", "name", &port, "netns", &sw]);
+            ip(&[
+                "-n", &h, "link", "add", "eth0", "type", "veth", "peer", "name", &port, "netns",
+                &sw,
+            ]);
             ip(&["-n", &sw, "link", "set", &port, "master", "br0"]);
             ip(&["-n", &sw, "link", "set", &port, "up"]);
             ip(&["-n", &h, "addr", "add", &format!("{v4}/24"), "dev", "eth0"]);
-            ip(&["-n", &h, "addr", "add", &format!("{v6}/64"), "dev", "eth0", "nodad"]);
+            ip(&[
+                "-n",
+                &h,
+                "addr",
+                "add",
+                &format!("{v6}/64"),
+                "dev",
+                "eth0",
+                "nodad",
+            ]);
             ip(&["-n", &h, "link", "set", "eth0", "up"]);
             ip(&["-n", &h, "route", "add", "224.0.0.0/4", "dev", "eth0"]);
-            lab.hosts.push(Host { name: h, index: i, iface: "eth0".into(), ipv4: Some(v4), ipv6: Some(v6) });
+            lab.hosts.push(Host {
+                name: h,
+                index: i,
+                iface: "eth0".into(),
+                ipv4: Some(v4),
+                ipv6: Some(v6),
+            });
         }
         // Link-local addresses appear when the links come up; with DAD off
         // they are usable at once, but wait until the kernel has added them.
         for h in &lab.hosts {
-            let ok = poll_until(Duration::from_secs(5), Duration::from_millis(10), || h.ipv6_link_local().is_some());
+            let ok = poll_until(Duration::from_secs(5), Duration::from_millis(10), || {
+                h.ipv6_link_local().is_some()
+            });
             assert!(ok, "no IPv6 link-local address on eth0 in {}", h.name);
         }
         lab
@@ -359,7 +430,19 @@ impl Lab {
         ip(&["-n", &name, "link", "set", "lo", "multicast", "on"]);
         ip(&["-n", &name, "route", "add", "224.0.0.0/4", "dev", "lo"]);
         // Best effort: lets IPv6 multicast be sent on lo too.
-        let _ = ip_quiet(&["-n", &name, "-6", "route", "add", "multicast", "ff00::/8", "dev", "lo", "table", "local"]);
+        let _ = ip_quiet(&[
+            "-n",
+            &name,
+            "-6",
+            "route",
+            "add",
+            "multicast",
+            "ff00::/8",
+            "dev",
+            "lo",
+            "table",
+            "local",
+        ]);
         lab.hosts.push(Host {
             name,
             index: 1,
@@ -420,17 +503,30 @@ impl Host {
 
     /// 192.0.2.(10+i); 127.0.0.1 in a solo lab.
     pub fn ipv4(&self) -> Ipv4Addr {
-        self.ipv4.unwrap_or_else(|| panic!("{} has no IPv4 address (it is the switch)", self.name))
+        self.ipv4
+            .unwrap_or_else(|| panic!("{} has no IPv4 address (it is the switch)", self.name))
     }
 
     /// 2001:db8::(10+i); ::1 in a solo lab.
     pub fn ipv6(&self) -> Ipv6Addr {
-        self.ipv6.unwrap_or_else(|| panic!("{} has no IPv6 address (it is the switch)", self.name))
+        self.ipv6
+            .unwrap_or_else(|| panic!("{} has no IPv6 address (it is the switch)", self.name))
     }
 
     /// The fe80:: address of the link interface, if it has one yet.
     pub fn ipv6_link_local(&self) -> Option<Ipv6Addr> {
-        let (ok, out, _) = ip_quiet(&["-n", &self.name, "-6", "-o", "addr", "show", "dev", &self.iface, "scope", "link"]);
+        let (ok, out, _) = ip_quiet(&[
+            "-n",
+            &self.name,
+            "-6",
+            "-o",
+            "addr",
+            "show",
+            "dev",
+            &self.iface,
+            "scope",
+            "link",
+        ]);
         if !ok {
             return None;
         }
@@ -447,7 +543,12 @@ impl Host {
         out.split(':')
             .next()
             .and_then(|n| n.trim().parse().ok())
-            .unwrap_or_else(|| panic!("cannot read the ifindex of {iface} in {}: {out:?}", self.name))
+            .unwrap_or_else(|| {
+                panic!(
+                    "cannot read the ifindex of {iface} in {}: {out:?}",
+                    self.name
+                )
+            })
     }
 
     /// The MAC address of `iface` inside this namespace.
@@ -463,7 +564,15 @@ impl Host {
     /// Takes the link interface down or up (a host leaving or rejoining
     /// the link without its processes noticing).
     pub fn set_link(&self, up: bool) {
-        ip(&["-n", &self.name, "link", "set", "dev", &self.iface, if up { "up" } else { "down" }]);
+        ip(&[
+            "-n",
+            &self.name,
+            "link",
+            "set",
+            "dev",
+            &self.iface,
+            if up { "up" } else { "down" },
+        ]);
     }
 
     /// A `Command` that runs `program args...` inside this namespace, for
@@ -471,7 +580,11 @@ impl Host {
     /// it with [`Proc::start`].
     pub fn command(&self, program: impl AsRef<OsStr>, args: &[&str]) -> Command {
         let mut cmd = Command::new(ip_tool());
-        cmd.arg("netns").arg("exec").arg(&self.name).arg(program.as_ref()).args(args);
+        cmd.arg("netns")
+            .arg("exec")
+            .arg(&self.name)
+            .arg(program.as_ref())
+            .args(args);
         cmd
     }
 
@@ -511,7 +624,9 @@ impl Host {
     /// Pids of every process currently inside this namespace.
     pub fn pids(&self) -> Vec<i32> {
         let (_, out, _) = ip_quiet(&["netns", "pids", &self.name]);
-        out.split_whitespace().filter_map(|p| p.parse().ok()).collect()
+        out.split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
     }
 }
 
@@ -601,7 +716,11 @@ impl Stream {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn pump(self: Arc<Self>, pipe: impl Read + Send + 'static, echo: Option<String>) -> thread::JoinHandle<()> {
+    fn pump(
+        self: Arc<Self>,
+        pipe: impl Read + Send + 'static,
+        echo: Option<String>,
+    ) -> thread::JoinHandle<()> {
         thread::spawn(move || {
             let mut reader = BufReader::new(pipe);
             let mut buf = Vec::new();
@@ -645,7 +764,11 @@ impl Stream {
             if now >= deadline {
                 return None;
             }
-            st = self.changed.wait_timeout(st, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+            st = self
+                .changed
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
     }
 
@@ -659,7 +782,11 @@ impl Stream {
             if found.len() >= count || st.eof || now >= deadline {
                 return found;
             }
-            st = self.changed.wait_timeout(st, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+            st = self
+                .changed
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
     }
 
@@ -671,7 +798,11 @@ impl Stream {
             if now >= deadline {
                 return false;
             }
-            st = self.changed.wait_timeout(st, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+            st = self
+                .changed
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
         true
     }
@@ -705,7 +836,9 @@ impl Proc {
     }
 
     fn start_labelled(mut cmd: Command, label: String) -> Proc {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
         // A test run started in the background by a non-interactive shell
         // inherits SIGINT/SIGQUIT ignored, and exec keeps "ignored": give
         // the program default dispositions so signal() means the same
@@ -713,22 +846,40 @@ impl Proc {
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             cmd.pre_exec(|| {
-                for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2] {
+                for sig in [
+                    libc::SIGINT,
+                    libc::SIGQUIT,
+                    libc::SIGTERM,
+                    libc::SIGHUP,
+                    libc::SIGUSR1,
+                    libc::SIGUSR2,
+                ] {
                     libc::signal(sig, libc::SIG_DFL);
                 }
                 Ok(())
             });
         }
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
         let echo = std::env::var_os("DSD_LAB_ECHO").is_some();
         let out = Arc::new(Stream::default());
         let err = Arc::new(Stream::default());
-        out.clone().pump(child.stdout.take().unwrap(), echo.then(|| format!("{label} out")));
-        err.clone().pump(child.stderr.take().unwrap(), echo.then(|| format!("{label} err")));
+        out.clone().pump(
+            child.stdout.take().unwrap(),
+            echo.then(|| format!("{label} out")),
+        );
+        err.clone().pump(
+            child.stderr.take().unwrap(),
+            echo.then(|| format!("{label} err")),
+        );
         Proc {
             pid: child.id() as i32,
             label,
-            state: Mutex::new(ProcState { child, status: None }),
+            state: Mutex::new(ProcState {
+                child,
+                status: None,
+            }),
             out,
             err,
         }
@@ -761,7 +912,12 @@ impl Proc {
 
     /// Waits until `count` stdout lines match (or the deadline, or the end
     /// of stdout) and returns all matching lines seen.
-    pub fn wait_for_lines(&self, m: impl LineMatch, count: usize, timeout: Duration) -> Vec<String> {
+    pub fn wait_for_lines(
+        &self,
+        m: impl LineMatch,
+        count: usize,
+        timeout: Duration,
+    ) -> Vec<String> {
         self.out.wait_for_count(&m, count, timeout)
     }
 
@@ -772,7 +928,13 @@ impl Proc {
 
     /// The stdout lines read so far that match.
     pub fn lines_matching(&self, m: impl LineMatch) -> Vec<String> {
-        self.out.lock().lines.iter().filter(|l| m.matches(l)).cloned().collect()
+        self.out
+            .lock()
+            .lines
+            .iter()
+            .filter(|l| m.matches(l))
+            .cloned()
+            .collect()
     }
 
     /// Everything read from stdout so far, one line per line.
@@ -858,7 +1020,12 @@ impl Proc {
             Some(s) => (Some(s), false),
             None => (self.kill(), true),
         };
-        Output { status, stdout: self.stdout_text(), stderr: self.stderr_text(), timed_out }
+        Output {
+            status,
+            stdout: self.stdout_text(),
+            stderr: self.stderr_text(),
+            timed_out,
+        }
     }
 
     /// A description for assertion messages: label, status and output.
@@ -932,13 +1099,36 @@ pub fn capture(host: &Host, iface: &str) -> Capture {
     // hand packets over at once so that stop() soon after traffic sees them.
     let proc = host.spawn(
         &tcpdump,
-        &["-n", "-Z", "root", "--immediate-mode", "-U", "-i", iface, "-w", &file_s, "udp", "port", "5353"],
+        &[
+            "-n",
+            "-Z",
+            "root",
+            "--immediate-mode",
+            "-U",
+            "-i",
+            iface,
+            "-w",
+            &file_s,
+            "udp",
+            "port",
+            "5353",
+        ],
         &[],
     );
-    if proc.wait_for_stderr_line("listening on", Duration::from_secs(10)).is_none() {
-        panic!("tcpdump did not start in {} on {iface}:\n{}", host.name(), proc.describe());
+    if proc
+        .wait_for_stderr_line("listening on", Duration::from_secs(10))
+        .is_none()
+    {
+        panic!(
+            "tcpdump did not start in {} on {iface}:\n{}",
+            host.name(),
+            proc.describe()
+        );
     }
-    Capture { proc: Some(proc), file }
+    Capture {
+        proc: Some(proc),
+        file,
+    }
 }
 
 impl Capture {
@@ -1024,7 +1214,11 @@ pub fn pcap_udp_packets(pcap: &[u8]) -> Vec<UdpPacket> {
     };
     let rd32 = |b: &[u8], at: usize| -> u32 {
         let a: [u8; 4] = b[at..at + 4].try_into().unwrap();
-        if big_endian { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
+        if big_endian {
+            u32::from_be_bytes(a)
+        } else {
+            u32::from_le_bytes(a)
+        }
     };
     let linktype = rd32(pcap, 20) & 0x0fff_ffff;
     let mut frags = Reassembly::default();
@@ -1034,17 +1228,23 @@ pub fn pcap_udp_packets(pcap: &[u8]) -> Vec<UdpPacket> {
         let frac = rd32(pcap, pos + 4) as f64;
         let incl = rd32(pcap, pos + 8) as usize;
         let start = pos + 16;
-        let Some(frame) = pcap.get(start..start + incl) else { break };
+        let Some(frame) = pcap.get(start..start + incl) else {
+            break;
+        };
         pos = start + incl;
         let time = sec + if nanos { frac / 1e9 } else { frac / 1e6 };
         let ip_packet = match linktype {
             LINKTYPE_ETHERNET => ethernet_payload(frame),
             LINKTYPE_LINUX_SLL => frame.get(16..).map(|p| (be16(frame, 14).unwrap_or(0), p)),
             LINKTYPE_LINUX_SLL2 => frame.get(20..).map(|p| (be16(frame, 0).unwrap_or(0), p)),
-            LINKTYPE_RAW => frame.first().map(|v| (if v >> 4 == 6 { 0x86dd } else { 0x0800 }, frame)),
+            LINKTYPE_RAW => frame
+                .first()
+                .map(|v| (if v >> 4 == 6 { 0x86dd } else { 0x0800 }, frame)),
             _ => None,
         };
-        let Some((ethertype, packet)) = ip_packet else { continue };
+        let Some((ethertype, packet)) = ip_packet else {
+            continue;
+        };
         let l4 = match ethertype {
             0x0800 => ipv4_l4(packet, &mut frags),
             0x86dd => ipv6_l4(packet, &mut frags),
@@ -1069,16 +1269,21 @@ fn ethernet_payload(frame: &[u8]) -> Option<(u16, &[u8])> {
     Some((ethertype, frame.get(at + 2..)?))
 }
 
+/// (source, destination, identification) of a fragmented datagram.
+type FragKey = (IpAddr, IpAddr, u32);
+/// One fragment: byte offset, more-fragments flag, data.
+type Fragment = (usize, bool, Vec<u8>);
+
 /// IP fragments waiting for the rest of their datagram.
 #[derive(Default)]
 struct Reassembly {
-    pending: HashMap<(IpAddr, IpAddr, u32), Vec<(usize, bool, Vec<u8>)>>,
+    pending: HashMap<FragKey, Vec<Fragment>>,
 }
 
 impl Reassembly {
     /// Adds a fragment (offset in bytes, more-fragments flag, data) of the
     /// UDP datagram; returns the whole datagram once every piece is here.
-    fn add(&mut self, key: (IpAddr, IpAddr, u32), offset: usize, more: bool, data: &[u8]) -> Option<Vec<u8>> {
+    fn add(&mut self, key: FragKey, offset: usize, more: bool, data: &[u8]) -> Option<Vec<u8>> {
         let parts = self.pending.entry(key).or_default();
         parts.retain(|(o, _, _)| *o != offset);
         parts.push((offset, more, data.to_vec()));
@@ -1127,7 +1332,9 @@ fn ipv4_l4(p: &[u8], frags: &mut Reassembly) -> Option<(IpAddr, IpAddr, Vec<u8>)
         return Some((src, dst, body.to_vec()));
     }
     let id = be16(p, 4)? as u32;
-    frags.add((src, dst, id), offset, more, body).map(|d| (src, dst, d))
+    frags
+        .add((src, dst, id), offset, more, body)
+        .map(|d| (src, dst, d))
 }
 
 fn ipv6_l4(p: &[u8], frags: &mut Reassembly) -> Option<(IpAddr, IpAddr, Vec<u8>)> {
@@ -1152,7 +1359,11 @@ fn ipv6_l4(p: &[u8], frags: &mut Reassembly) -> Option<(IpAddr, IpAddr, Vec<u8>)
             }
             44 => {
                 let off_m = be16(p, at + 2)?;
-                fragment = Some((((off_m >> 3) as usize) * 8, off_m & 1 != 0, be32(p, at + 4)?));
+                fragment = Some((
+                    ((off_m >> 3) as usize) * 8,
+                    off_m & 1 != 0,
+                    be32(p, at + 4)?,
+                ));
                 next = *p.get(at)?;
                 at += 8;
             }
@@ -1162,7 +1373,9 @@ fn ipv6_l4(p: &[u8], frags: &mut Reassembly) -> Option<(IpAddr, IpAddr, Vec<u8>)
     let body = p.get(at..end)?;
     match fragment {
         None | Some((0, false, _)) => Some((src, dst, body.to_vec())),
-        Some((offset, more, id)) => frags.add((src, dst, id), offset, more, body).map(|d| (src, dst, d)),
+        Some((offset, more, id)) => frags
+            .add((src, dst, id), offset, more, body)
+            .map(|d| (src, dst, d)),
     }
 }
 
@@ -1171,8 +1384,19 @@ fn udp_packet(time: f64, src: IpAddr, dst: IpAddr, udp: &[u8]) -> Option<UdpPack
     let dst_port = be16(udp, 2)?;
     let len = be16(udp, 4)? as usize;
     // A length of 0 (jumbograms) or one past the data: take what is there.
-    let end = if len >= 8 && len <= udp.len() { len } else { udp.len() };
-    Some(UdpPacket { time, src, src_port, dst, dst_port, payload: udp.get(8..end)?.to_vec() })
+    let end = if len >= 8 && len <= udp.len() {
+        len
+    } else {
+        udp.len()
+    };
+    Some(UdpPacket {
+        time,
+        src,
+        src_port,
+        dst,
+        dst_port,
+        payload: udp.get(8..end)?.to_vec(),
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -1190,7 +1414,11 @@ pub fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(d) if !d.is_empty() => {
             let d = PathBuf::from(d);
-            if d.is_absolute() { d } else { manifest_dir().join(d) }
+            if d.is_absolute() {
+                d
+            } else {
+                manifest_dir().join(d)
+            }
         }
         _ => manifest_dir().join("target"),
     }
@@ -1271,7 +1499,12 @@ pub fn build_c_examples() -> PathBuf {
                     include.join("dns_sd.h").display()
                 );
             }
-            compile_c_examples(&c_examples_src_dir(), &include, &library_dir(), &target_dir().join("c-examples"))
+            compile_c_examples(
+                &c_examples_src_dir(),
+                &include,
+                &library_dir(),
+                &target_dir().join("c-examples"),
+            )
         })
         .clone()
 }
@@ -1282,7 +1515,8 @@ fn mtime(p: &Path) -> Option<std::time::SystemTime> {
 
 /// The machinery behind [`build_c_examples`], with every directory given:
 /// compiles each `*.c` (C11) and `*.cpp` (C++17) in `src` with
-/// `-I<include> -L<libdir> -ldns_sd -Wl,-rpath,<libdir>` into `out`.
+/// `-I<include> -L<libdir> -ldns_sd -Wl,-rpath,<libdir>` (as DT_RPATH,
+/// which beats LD_LIBRARY_PATH) into `out`.
 /// `$CC` and `$CXX` override `cc` and `c++`. Holds a file lock in `out`
 /// while compiling, and writes each program under a temporary name first.
 pub fn compile_c_examples(src: &Path, include: &Path, libdir: &Path, out: &Path) -> PathBuf {
@@ -1294,12 +1528,21 @@ pub fn compile_c_examples(src: &Path, include: &Path, libdir: &Path, out: &Path)
         .filter(|p| matches!(p.extension().and_then(OsStr::to_str), Some("c" | "cpp")))
         .collect();
     sources.sort();
-    assert!(!sources.is_empty(), "no C or C++ sources in {}", src.display());
+    assert!(
+        !sources.is_empty(),
+        "no C or C++ sources in {}",
+        src.display()
+    );
 
-    let newest_dep = [include.join("dns_sd.h"), libdir.join("libdns_sd.so")]
-        .iter()
-        .filter_map(|p| mtime(p))
-        .max();
+    // The header, the library, and this file (which holds the flags).
+    let newest_dep = [
+        include.join("dns_sd.h"),
+        libdir.join("libdns_sd.so"),
+        manifest_dir().join(file!()),
+    ]
+    .iter()
+    .filter_map(|p| mtime(p))
+    .max();
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
     for source in &sources {
@@ -1313,7 +1556,11 @@ pub fn compile_c_examples(src: &Path, include: &Path, libdir: &Path, out: &Path)
             }
         }
         let tmp = out.join(format!(".{name}.{}.tmp", std::process::id()));
-        let (compiler, std_flag) = if is_cpp { (&cxx, "-std=c++17") } else { (&cc, "-std=c11") };
+        let (compiler, std_flag) = if is_cpp {
+            (&cxx, "-std=c++17")
+        } else {
+            (&cc, "-std=c11")
+        };
         let mut cmd = Command::new(compiler);
         cmd.arg(std_flag)
             .args(["-Wall", "-Wextra", "-g", "-O1"])
@@ -1323,7 +1570,12 @@ pub fn compile_c_examples(src: &Path, include: &Path, libdir: &Path, out: &Path)
             .arg(&tmp)
             .arg(format!("-L{}", libdir.display()))
             .arg("-ldns_sd")
-            .arg(format!("-Wl,-rpath,{}", libdir.display()));
+            .arg(format!("-Wl,-rpath,{}", libdir.display()))
+            // DT_RPATH rather than DT_RUNPATH: it is searched before
+            // LD_LIBRARY_PATH, so the programs load the library in `libdir`
+            // even if the environment points somewhere else (Avahi's
+            // libdns_sd.so.1, say).
+            .arg("-Wl,--disable-new-dtags");
         let result = cmd.output().unwrap_or_else(|e| {
             panic!("cannot run {compiler} (apt-get install build-essential): {e}")
         });
@@ -1336,8 +1588,129 @@ pub fn compile_c_examples(src: &Path, include: &Path, libdir: &Path, out: &Path)
                 String::from_utf8_lossy(&result.stderr)
             );
         }
-        fs::rename(&tmp, &program)
-            .unwrap_or_else(|e| panic!("cannot move {} to {}: {e}", tmp.display(), program.display()));
+        fs::rename(&tmp, &program).unwrap_or_else(|e| {
+            panic!(
+                "cannot move {} to {}: {e}",
+                tmp.display(),
+                program.display()
+            )
+        });
     }
     out.to_path_buf()
+}
+
+// ---------------------------------------------------------------------------
+// Parsing what the example programs print (see c-examples/README.md)
+// ---------------------------------------------------------------------------
+
+/// An `ADD`/`REMOVE` line of browse_resolve or browse.py.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowseLine {
+    pub add: bool,
+    pub name: String,
+    pub regtype: String,
+    pub domain: String,
+    pub ifindex: u32,
+}
+
+/// Parses `ADD|REMOVE <name> <regtype> <domain> <ifindex>`; the name may
+/// contain spaces, so the other fields are taken from the right.
+pub fn parse_browse_line(line: &str) -> Option<BrowseLine> {
+    let (add, rest) = if let Some(r) = line.strip_prefix("ADD ") {
+        (true, r)
+    } else {
+        (false, line.strip_prefix("REMOVE ")?)
+    };
+    let mut it = rest.rsplitn(4, ' ');
+    let ifindex = it.next()?.parse().ok()?;
+    let domain = it.next()?.to_owned();
+    let regtype = it.next()?.to_owned();
+    let name = it.next()?.to_owned();
+    Some(BrowseLine {
+        add,
+        name,
+        regtype,
+        domain,
+        ifindex,
+    })
+}
+
+/// Parses `REGISTERED <name> <regtype> <domain>` (or `REMOVED ...`) into
+/// (registered, name, regtype, domain).
+pub fn parse_registered_line(line: &str) -> Option<(bool, String, String, String)> {
+    let (registered, rest) = if let Some(r) = line.strip_prefix("REGISTERED ") {
+        (true, r)
+    } else {
+        (false, line.strip_prefix("REMOVED ")?)
+    };
+    let mut it = rest.rsplitn(3, ' ');
+    let domain = it.next()?.to_owned();
+    let regtype = it.next()?.to_owned();
+    let name = it.next()?.to_owned();
+    Some((registered, name, regtype, domain))
+}
+
+/// A `RESOLVED` line of browse_resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedLine {
+    /// Escaped, as the library gave it (e.g. `My\032Web._http._tcp.local.`).
+    pub fullname: String,
+    pub host: String,
+    pub port: u16,
+    pub ifindex: u32,
+    /// TXT items in order, `\xHH` escapes decoded: (key, value), value None
+    /// for a key without `=`.
+    pub txt: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl ResolvedLine {
+    /// The value of `key` (first match, exact bytes), if present with a value.
+    pub fn txt_value(&self, key: &str) -> Option<&[u8]> {
+        self.txt
+            .iter()
+            .find(|(k, _)| k == key.as_bytes())
+            .and_then(|(_, v)| v.as_deref())
+    }
+}
+
+fn unescape_hex(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1] == b'x' {
+            let hex = std::str::from_utf8(&b[i + 2..i + 4]).ok();
+            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Parses `RESOLVED <fullname> <hosttarget> <port> <ifindex>[ item...]`.
+pub fn parse_resolved_line(line: &str) -> Option<ResolvedLine> {
+    let mut it = line.strip_prefix("RESOLVED ")?.split(' ');
+    let fullname = it.next()?.to_owned();
+    let host = it.next()?.to_owned();
+    let port = it.next()?.parse().ok()?;
+    let ifindex = it.next()?.parse().ok()?;
+    let txt = it
+        .filter(|item| !item.is_empty())
+        .map(|item| match item.split_once('=') {
+            Some((k, v)) => (unescape_hex(k), Some(unescape_hex(v))),
+            None => (unescape_hex(item), None),
+        })
+        .collect();
+    Some(ResolvedLine {
+        fullname,
+        host,
+        port,
+        ifindex,
+        txt,
+    })
 }
