@@ -11,8 +11,33 @@
 //! * [`target_dir`], [`profile_dir`], [`library_dir`], [`build_c_examples`]:
 //!   where cargo put the library, and the C examples compiled against it.
 //!
-//! Only std and libc are used. Everything here needs root (labs, captures);
-//! the pcap reader and the path helpers do not.
+//! Only std and libc are used. Labs and captures need root; the pcap
+//! reader, the line parsers and the path helpers do not.
+//!
+//! A typical ring-2 test:
+//!
+//! ```ignore
+//! mod support;
+//! use std::time::Duration;
+//! use support::*;
+//!
+//! #[test]
+//! fn browse_sees_a_registration() {
+//!     let bin = build_c_examples();
+//!     let lab = Lab::new(2); // host(1) = 192.0.2.11, host(2) = 192.0.2.12
+//!     let cap = capture(lab.host(2), "eth0");
+//!     let reg = lab.host(1).spawn(bin.join("register"), &["Web", "_http._tcp", "8080", "a=1"], &[]);
+//!     let ok = reg.wait_for_line("REGISTERED", Duration::from_secs(10));
+//!     assert!(ok.is_some(), "{}", reg.describe());
+//!     let out = lab.host(2).run(bin.join("browse_resolve"), &["-t", "3", "_http._tcp"], Duration::from_secs(10));
+//!     let resolved = out.stdout_lines().into_iter().find_map(parse_resolved_line).unwrap();
+//!     assert_eq!(resolved.txt_value("a"), Some(&b"1"[..]));
+//!     let packets = pcap_udp_packets(&cap.stop());
+//!     assert!(!packets.is_empty());
+//! } // the lab, its processes and namespaces are gone here, even after a panic
+//! ```
+//!
+//! Set `DSD_LAB_ECHO=1` to see every line the programs print, as it comes.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
