@@ -350,6 +350,11 @@ fn build_paths() {
     let lib = library_dir();
     assert_eq!(lib, profile);
     assert!(lib.join("libdns_sd.so.1").exists());
+    // The library in the profile dir is the one cargo test just built.
+    use std::os::unix::fs::MetadataExt;
+    let fresh = std::fs::metadata(lib.join("deps/libdns_sd.so")).unwrap();
+    let used = std::fs::metadata(lib.join("libdns_sd.so")).unwrap();
+    assert_eq!((fresh.dev(), fresh.ino()), (used.dev(), used.ino()));
     assert_eq!(
         std::fs::canonicalize(lib.join("libdns_sd.so.1")).unwrap(),
         std::fs::canonicalize(lib.join("libdns_sd.so")).unwrap()

@@ -11,8 +11,33 @@
 //! * [`target_dir`], [`profile_dir`], [`library_dir`], [`build_c_examples`]:
 //!   where cargo put the library, and the C examples compiled against it.
 //!
-//! Only std and libc are used. Everything here needs root (labs, captures);
-//! the pcap reader and the path helpers do not.
+//! Only std and libc are used. Labs and captures need root; the pcap
+//! reader, the line parsers and the path helpers do not.
+//!
+//! A typical ring-2 test:
+//!
+//! ```ignore
+//! mod support;
+//! use std::time::Duration;
+//! use support::*;
+//!
+//! #[test]
+//! fn browse_sees_a_registration() {
+//!     let bin = build_c_examples();
+//!     let lab = Lab::new(2); // host(1) = 192.0.2.11, host(2) = 192.0.2.12
+//!     let cap = capture(lab.host(2), "eth0");
+//!     let reg = lab.host(1).spawn(bin.join("register"), &["Web", "_http._tcp", "8080", "a=1"], &[]);
+//!     let ok = reg.wait_for_line("REGISTERED", Duration::from_secs(10));
+//!     assert!(ok.is_some(), "{}", reg.describe());
+//!     let out = lab.host(2).run(bin.join("browse_resolve"), &["-t", "3", "_http._tcp"], Duration::from_secs(10));
+//!     let resolved = out.stdout_lines().into_iter().find_map(parse_resolved_line).unwrap();
+//!     assert_eq!(resolved.txt_value("a"), Some(&b"1"[..]));
+//!     let packets = pcap_udp_packets(&cap.stop());
+//!     assert!(!packets.is_empty());
+//! } // the lab, its processes and namespaces are gone here, even after a panic
+//! ```
+//!
+//! Set `DSD_LAB_ECHO=1` to see every line the programs print, as it comes.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -1440,33 +1465,63 @@ pub fn profile_dir() -> PathBuf {
     target_dir().join("debug")
 }
 
-/// The profile directory, after making sure it holds `libdns_sd.so` and a
-/// `libdns_sd.so.1` (a symlink to it, made here if missing).
+/// The profile directory, after making sure it holds an up-to-date
+/// `libdns_sd.so` and a `libdns_sd.so.1` (a symlink to it, made here if
+/// missing).
+///
+/// `cargo test` compiles the cdylib into `<profile>/deps/` but, unlike
+/// `cargo build`, does not copy it up to `<profile>/`, which would leave a
+/// missing or stale library there. So when `deps/libdns_sd.so` is not the
+/// same file as `<profile>/libdns_sd.so`, it is hard-linked (or copied) into
+/// place first, as `cargo build` would have done.
 pub fn library_dir() -> PathBuf {
-    let dir = profile_dir();
-    let lib = dir.join("libdns_sd.so");
-    if !lib.is_file() {
-        panic!(
-            "{} does not exist: build the library first (`cargo build`; `cargo test` builds it too)",
-            lib.display()
-        );
-    }
-    let versioned = dir.join("libdns_sd.so.1");
-    if fs::symlink_metadata(&versioned).is_err() {
-        // Made under a unique name and renamed into place, so parallel test
-        // processes never see a half-made link.
-        let tmp = dir.join(format!(".libdns_sd.so.1.{}.tmp", std::process::id()));
-        let _ = fs::remove_file(&tmp);
-        std::os::unix::fs::symlink("libdns_sd.so", &tmp)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", tmp.display()));
-        if fs::symlink_metadata(&versioned).is_err() {
-            fs::rename(&tmp, &versioned)
-                .unwrap_or_else(|e| panic!("cannot create {}: {e}", versioned.display()));
-        } else {
-            let _ = fs::remove_file(&tmp);
-        }
-    }
-    dir
+    static READY: OnceLock<PathBuf> = OnceLock::new();
+    READY
+        .get_or_init(|| {
+            let dir = profile_dir();
+            let lib = dir.join("libdns_sd.so");
+            let fresh = dir.join("deps").join("libdns_sd.so");
+            let same = |a: &Path, b: &Path| match (fs::metadata(a), fs::metadata(b)) {
+                (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+                _ => false,
+            };
+            if fresh.is_file() && !same(&fresh, &lib) {
+                let tmp = dir.join(format!(".libdns_sd.so.{}.tmp", std::process::id()));
+                let _ = fs::remove_file(&tmp);
+                if fs::hard_link(&fresh, &tmp).is_err() {
+                    fs::copy(&fresh, &tmp).unwrap_or_else(|e| {
+                        panic!("cannot copy {} to {}: {e}", fresh.display(), tmp.display())
+                    });
+                }
+                // rename() replaces the old file atomically; programs that
+                // still have it mapped keep their copy.
+                fs::rename(&tmp, &lib)
+                    .unwrap_or_else(|e| panic!("cannot update {}: {e}", lib.display()));
+            }
+            if !lib.is_file() {
+                panic!(
+                    "{} does not exist: build the library first (`cargo build`)",
+                    lib.display()
+                );
+            }
+            let versioned = dir.join("libdns_sd.so.1");
+            if fs::symlink_metadata(&versioned).is_err() {
+                // Made under a unique name and renamed into place, so parallel
+                // test processes never see a half-made link.
+                let tmp = dir.join(format!(".libdns_sd.so.1.{}.tmp", std::process::id()));
+                let _ = fs::remove_file(&tmp);
+                std::os::unix::fs::symlink("libdns_sd.so", &tmp)
+                    .unwrap_or_else(|e| panic!("cannot create {}: {e}", tmp.display()));
+                if fs::symlink_metadata(&versioned).is_err() {
+                    fs::rename(&tmp, &versioned)
+                        .unwrap_or_else(|e| panic!("cannot create {}: {e}", versioned.display()));
+                } else {
+                    let _ = fs::remove_file(&tmp);
+                }
+            }
+            dir
+        })
+        .clone()
 }
 
 /// Path of the crate's `dns-sd` tool, built by cargo for integration tests.
