@@ -1,0 +1,87 @@
+//! The shared library as a C program sees it: its SONAME, its exported
+//! symbols, the generated header, and the API's error and fd contracts
+//! exercised from C (inside a namespace: it registers a service).
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+use support::*;
+
+fn library() -> std::path::PathBuf {
+    library_dir().join("libdns_sd.so")
+}
+
+fn exported_symbols() -> Vec<String> {
+    let out = Command::new("nm").args(["-D", "--defined-only"]).arg(library()).output().expect("nm (binutils) runs");
+    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.split_whitespace().nth(2).map(str::to_string)).collect()
+}
+
+#[test]
+fn soname_is_libdns_sd_so_1() {
+    let out = Command::new("objdump").arg("-p").arg(library()).output().expect("objdump (binutils) runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().any(|l| l.split_whitespace().eq(["SONAME", "libdns_sd.so.1"])), "{text}");
+}
+
+#[test]
+fn only_dns_sd_symbols_are_exported_and_all_are_declared() {
+    let symbols = exported_symbols();
+    assert!(symbols.len() >= 17, "{symbols:?}");
+    for s in &symbols {
+        assert!(s.starts_with("DNSService") || s.starts_with("TXTRecord"), "unexpected export {s}");
+    }
+    let header = std::fs::read_to_string(manifest_dir().join("include/dns_sd.h")).unwrap();
+    for s in &symbols {
+        let declared = header.contains(&format!(" {s}(")) || header.contains(&format!("*{s}("));
+        assert!(declared, "{s} is exported but not declared in dns_sd.h");
+    }
+    for required in ["DNSServiceRegister", "DNSServiceBrowse", "DNSServiceResolve", "DNSServiceRefSockFD", "DNSServiceProcessResult", "DNSServiceRefDeallocate", "TXTRecordCreate", "TXTRecordSetValue", "TXTRecordGetLength", "TXTRecordGetBytesPtr", "TXTRecordDeallocate"] {
+        assert!(symbols.iter().any(|s| s == required), "{required} is not exported");
+    }
+}
+
+#[test]
+fn header_has_apple_values() {
+    let header = std::fs::read_to_string(manifest_dir().join("include/dns_sd.h")).unwrap();
+    for line in [
+        "#define _DNS_SD_H 16610000",
+        "#define kDNSServiceErr_BadParam -65540",
+        "#define kDNSServiceErr_NameConflict -65548",
+        "#define kDNSServiceFlagsMoreComing 1",
+        "#define kDNSServiceFlagsAdd 2",
+        "#define kDNSServiceFlagsShareConnection 16384",
+        "#define kDNSServiceInterfaceIndexLocalOnly ((uint32_t)0xffffffffU)",
+        "#define kDNSServiceMaxDomainName 1009",
+        "typedef uint32_t DNSServiceFlags;",
+        "typedef int32_t DNSServiceErrorType;",
+        "typedef struct _DNSServiceRef_t _DNSServiceRef_t;",
+        "typedef _DNSServiceRef_t *DNSServiceRef;",
+        "typedef _TXTRecordRef_t TXTRecordRef;",
+    ] {
+        assert!(header.contains(line), "dns_sd.h lacks `{line}`");
+    }
+}
+
+#[test]
+fn api_contracts_hold_from_c() {
+    let out_dir = target_dir().join("abi-checks");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let binary = out_dir.join(format!("api_checks_{}", std::process::id()));
+    let libdir = library_dir();
+    let status = Command::new("cc")
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(&binary)
+        .arg(manifest_dir().join("tests/c/api_checks.c"))
+        .arg(format!("-I{}", manifest_dir().join("include").display()))
+        .arg(format!("-L{}", libdir.display()))
+        .arg(format!("-Wl,--disable-new-dtags,-rpath,{}", libdir.display()))
+        .arg("-ldns_sd")
+        .status()
+        .expect("cc runs");
+    assert!(status.success(), "api_checks.c compiles");
+    let lab = Lab::new(1);
+    let out = lab.host(1).run(&binary, &[], Duration::from_secs(30));
+    let _ = std::fs::remove_file(&binary);
+    assert!(out.success() && out.stdout.contains("PASS"), "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+}
