@@ -160,7 +160,7 @@ impl Core {
                 self.emit(event);
             }
             Operation::Resolve(spec, _) => {
-                if (spec.ifindex != 0 && spec.ifindex != ifindex) || record.name != spec.fullname || !added {
+                if (spec.ifindex != 0 && spec.ifindex != ifindex) || record.name != spec.fullname {
                     return;
                 }
                 let fullname = spec.fullname.clone();
@@ -196,14 +196,17 @@ impl Core {
         }
     }
 
-    /// SRV target, port and TXT of an instance, once both are cached.
+    /// SRV target, port and TXT of an instance, once both are cached. While
+    /// a cache flush lets an old record linger for its last second, the one
+    /// received most recently is the current one.
     fn resolved_data(&self, ifindex: IfIndex, fullname: &Name) -> Option<ResolvedData> {
         let cache = &self.interfaces.get(&ifindex)?.cache;
-        let srv = cache.lookup(fullname, RecordType::SRV).into_iter().find_map(|e| match &e.record.data {
-            RData::SRV(srv) => Some((srv.target.clone(), srv.port)),
-            _ => None,
-        })?;
-        let txt = cache.lookup(fullname, RecordType::TXT).into_iter().map(|e| txt_bytes(&e.record)).next()?;
+        let newest = |rtype| cache.lookup(fullname, rtype).into_iter().max_by_key(|e| e.received).map(|e| e.record.clone());
+        let srv = match newest(RecordType::SRV)?.data {
+            RData::SRV(srv) => (srv.target.clone(), srv.port),
+            _ => return None,
+        };
+        let txt = txt_bytes(&newest(RecordType::TXT)?);
         Some((srv.0, srv.1, txt))
     }
 }

@@ -565,3 +565,27 @@ fn malformed_and_off_rule_packets_are_dropped() {
     assert!(!link.events_of(0).iter().any(|e| matches!(e, Event::Browse { instance, handle, .. } if *handle == browse && instance == b"Stray")));
     assert!(link.seen[before..].iter().all(|s| !is_response(&s.message)), "no answers to garbage");
 }
+
+#[test]
+fn txt_update_is_announced_without_probing_and_reaches_a_running_resolve() {
+    let mut link = Link::new(&["alpha", "beta"]);
+    let handle = link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    link.run_for(Duration::from_secs(6));
+    let resolve = link.cores[1].resolve(link.now, ResolveSpec { fullname: name("Svc._test._tcp.local."), ifindex: 0 });
+    link.run_for(Duration::from_millis(300));
+    let before = link.seen.len();
+    link.cores[0].update_txt(link.now, handle, b"\x05a=two".to_vec()).unwrap();
+    link.run_for(Duration::from_secs(4));
+    let sent: Vec<&Seen> = link.seen[before..].iter().filter(|s| s.from == 0).collect();
+    assert!(sent.iter().all(|s| !is_probe(&s.message)), "an update is not probed again");
+    let announcements: Vec<&&Seen> = sent.iter().filter(|s| has_record(&s.message, "Svc._test._tcp.local.", RecordType::TXT)).collect();
+    assert_eq!(announcements.len(), 3, "the update is announced like a new record");
+    let txt = announcements[0].message.answers.iter().find(|r| r.record_type() == RecordType::TXT).unwrap();
+    assert!(txt.mdns_cache_flush);
+    let results: Vec<Vec<u8>> = link
+        .events_of(1)
+        .into_iter()
+        .filter_map(|e| match e { Event::Resolved { handle, txt, .. } if *handle == resolve => Some(txt.clone()), _ => None })
+        .collect();
+    assert_eq!(results, vec![b"\x05a=one".to_vec(), b"\x05a=two".to_vec()]);
+}
