@@ -589,3 +589,24 @@ fn txt_update_is_announced_without_probing_and_reaches_a_running_resolve() {
         .collect();
     assert_eq!(results, vec![b"\x05a=one".to_vec(), b"\x05a=two".to_vec()]);
 }
+
+#[test]
+fn another_responder_on_this_host_publishing_our_ipv6_address_is_no_conflict() {
+    let mut link = Link::new(&["alpha"]);
+    let own_v6: std::net::Ipv6Addr = "2001:db8::11".parse().unwrap();
+    let info = InterfaceInfo { index: IF, name: "eth0".into(), ipv4: vec![Ipv4Addr::new(192, 0, 2, 11)], ipv6: vec![own_v6] };
+    link.cores[0].set_interfaces(link.now, vec![info]);
+    link.run_for(Duration::from_millis(300));
+    let aaaa = |addr: std::net::Ipv6Addr| {
+        let mut m = new_response(0);
+        m.answers.push(make_record(name("alpha.local."), 120, RData::AAAA(addr.into()), true));
+        m
+    };
+    // Both arrive while the host name is being probed.
+    link.inject(0, &aaaa(own_v6), 5353, true);
+    link.run_for(Duration::from_millis(100));
+    assert_eq!(link.cores[0].host_name(), &name("alpha.local."), "avahi on this host publishing our AAAA");
+    link.inject(0, &aaaa("2001:db8::77".parse().unwrap()), 5353, true);
+    link.run_for(Duration::from_secs(3));
+    assert_eq!(link.cores[0].host_name(), &name("alpha-2.local."), "a rival's AAAA is a conflict");
+}

@@ -1,7 +1,8 @@
 //! Which interfaces the engine uses, read with getifaddrs(3).
 //!
 //! By default: every interface that is up, running, multicast-capable and
-//! has an IPv4 address; the loopback interface only when it is the only one.
+//! has an IPv4 address (its IPv6 addresses are read too: records that carry
+//! them come from this machine); the loopback interface only when it is the only one.
 //! `DNSSD_INTERFACES=eth0,eth1` restricts the engine to the named
 //! interfaces (loopback included when named).
 //!
@@ -10,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::CStr;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::core::InterfaceInfo;
 
@@ -47,9 +48,19 @@ fn read_system() -> Vec<Raw> {
                 info: InterfaceInfo { index, name, ipv4: Vec::new(), ipv6: Vec::new() },
                 flags: e.ifa_flags,
             });
-            if !e.ifa_addr.is_null() && i32::from((*e.ifa_addr).sa_family) == libc::AF_INET {
-                let sin = &*(e.ifa_addr as *const libc::sockaddr_in);
-                raw.info.ipv4.push(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)));
+            if e.ifa_addr.is_null() {
+                continue;
+            }
+            match i32::from((*e.ifa_addr).sa_family) {
+                libc::AF_INET => {
+                    let sin = &*(e.ifa_addr as *const libc::sockaddr_in);
+                    raw.info.ipv4.push(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)));
+                }
+                libc::AF_INET6 => {
+                    let sin6 = &*(e.ifa_addr as *const libc::sockaddr_in6);
+                    raw.info.ipv6.push(Ipv6Addr::from(sin6.sin6_addr.s6_addr));
+                }
+                _ => {}
             }
         }
         libc::freeifaddrs(list);
@@ -81,6 +92,7 @@ pub fn current() -> Vec<InterfaceInfo> {
     };
     for info in &mut chosen {
         info.ipv4.sort();
+        info.ipv6.sort();
     }
     chosen.sort_by_key(|i| i.index);
     chosen

@@ -133,12 +133,12 @@ pub fn poll_until(timeout: Duration, every: Duration, mut f: impl FnMut() -> boo
 
 /// An exclusive advisory lock on a file, released on drop. Used to keep
 /// parallel test processes from stepping on each other.
-struct FileLock {
+pub struct FileLock {
     _file: fs::File,
 }
 
 impl FileLock {
-    fn acquire(path: &Path) -> FileLock {
+    pub fn acquire(path: &Path) -> FileLock {
         let file = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
