@@ -67,9 +67,13 @@ fn cstring(text: &str) -> CString {
     CString::new(text.replace('\0', "")).unwrap_or_default()
 }
 
-/// Interface index as the engine takes it; LocalOnly is not supported yet,
-/// P2P means "any" on Linux.
-fn interface(index: u32) -> Result<u32, DNSServiceErrorType> {
+/// The checks every operation shares: shared connections are not supported
+/// yet; the interface index as the engine takes it (LocalOnly is not
+/// supported yet, P2P means "any" on Linux).
+fn operation_interface(flags: DNSServiceFlags, index: u32) -> Result<u32, DNSServiceErrorType> {
+    if flags & kDNSServiceFlagsShareConnection != 0 {
+        return Err(kDNSServiceErr_Unsupported);
+    }
     match index {
         kDNSServiceInterfaceIndexLocalOnly => Err(kDNSServiceErr_Unsupported),
         kDNSServiceInterfaceIndexP2P => Ok(0),
@@ -141,16 +145,13 @@ pub unsafe extern "C" fn DNSServiceRegister(
 ) -> DNSServiceErrorType {
     guard(kDNSServiceErr_Unknown, || {
         let no_auto_rename = flags & kDNSServiceFlagsNoAutoRename != 0;
-        if flags & kDNSServiceFlagsShareConnection != 0 {
-            return kDNSServiceErr_Unsupported;
-        }
         if no_auto_rename && callBack.is_none() {
             return kDNSServiceErr_BadParam;
         }
         // SAFETY: dns_sd.h string contract (see above).
         let parsed = unsafe { (optional_str(name), required_str(regtype), optional_str(domain), optional_str(host)) };
         let (Ok(name), Ok(regtype), Ok(domain), Ok(host)) = parsed else { return kDNSServiceErr_BadParam };
-        let interface = match interface(interfaceIndex) {
+        let interface = match operation_interface(flags, interfaceIndex) {
             Ok(i) => i,
             Err(code) => return code,
         };
@@ -214,13 +215,10 @@ pub unsafe extern "C" fn DNSServiceBrowse(
         if callBack.is_none() {
             return kDNSServiceErr_BadParam;
         }
-        if flags & kDNSServiceFlagsShareConnection != 0 {
-            return kDNSServiceErr_Unsupported;
-        }
         // SAFETY: dns_sd.h string contract.
         let parsed = unsafe { (required_str(regtype), optional_str(domain)) };
         let (Ok(regtype), Ok(domain)) = parsed else { return kDNSServiceErr_BadParam };
-        let interface = match interface(interfaceIndex) {
+        let interface = match operation_interface(flags, interfaceIndex) {
             Ok(i) => i,
             Err(code) => return code,
         };
@@ -265,13 +263,10 @@ pub unsafe extern "C" fn DNSServiceResolve(
         if callBack.is_none() {
             return kDNSServiceErr_BadParam;
         }
-        if flags & kDNSServiceFlagsShareConnection != 0 {
-            return kDNSServiceErr_Unsupported;
-        }
         // SAFETY: dns_sd.h string contract.
         let parsed = unsafe { (required_str(name), required_str(regtype), required_str(domain)) };
         let (Ok(name), Ok(regtype), Ok(domain)) = parsed else { return kDNSServiceErr_BadParam };
-        let interface = match interface(interfaceIndex) {
+        let interface = match operation_interface(flags, interfaceIndex) {
             Ok(i) => i,
             Err(code) => return code,
         };
@@ -313,12 +308,9 @@ pub unsafe extern "C" fn DNSServiceQueryRecord(
         if callBack.is_none() || (rrclass != kDNSServiceClass_IN && rrclass != 255) {
             return kDNSServiceErr_BadParam;
         }
-        if flags & kDNSServiceFlagsShareConnection != 0 {
-            return kDNSServiceErr_Unsupported;
-        }
         // SAFETY: dns_sd.h string contract.
         let Ok(fullname) = (unsafe { required_str(fullname) }) else { return kDNSServiceErr_BadParam };
-        let interface = match interface(interfaceIndex) {
+        let interface = match operation_interface(flags, interfaceIndex) {
             Ok(i) => i,
             Err(code) => return code,
         };
