@@ -29,6 +29,11 @@ impl Avahi {
     /// Starts a private bus and avahi-daemon in `host`'s namespace;
     /// `host_name` None means the system host name (as on a real machine).
     fn start(host: &Host, host_name: Option<&str>) -> Avahi {
+        Avahi::start_with(host, host_name, true)
+    }
+
+    /// As [`Avahi::start`]; `ipv4` false makes avahi speak IPv6 only.
+    fn start_with(host: &Host, host_name: Option<&str>, ipv4: bool) -> Avahi {
         for tool in ["avahi-daemon", "avahi-browse", "avahi-publish", "dbus-daemon"] {
             assert!(find_tool(tool).is_some(), "{tool} is missing: apt-get install avahi-daemon avahi-utils dbus");
         }
@@ -46,7 +51,8 @@ impl Avahi {
         std::fs::write(dir.join("bus.conf"), bus_config).unwrap();
         let name_line = host_name.map(|n| format!("host-name={n}\n")).unwrap_or_default();
         let avahi_config = format!(
-            "[server]\n{name_line}use-ipv4=yes\nuse-ipv6=yes\nallow-interfaces=eth0\nenable-dbus=yes\nratelimit-interval-usec=0\n[wide-area]\nenable-wide-area=no\n[publish]\npublish-hinfo=no\npublish-workstation=no\n"
+            "[server]\n{name_line}use-ipv4={}\nuse-ipv6=yes\nallow-interfaces=eth0\nenable-dbus=yes\nratelimit-interval-usec=0\n[wide-area]\nenable-wide-area=no\n[publish]\npublish-hinfo=no\npublish-workstation=no\n",
+            if ipv4 { "yes" } else { "no" }
         );
         std::fs::write(dir.join("avahi.conf"), avahi_config).unwrap();
         let bus_config_path = dir.join("bus.conf").display().to_string();
@@ -149,9 +155,9 @@ fn avahi_on_the_same_host_shares_the_port_and_the_host_name() {
     let resolved: Vec<ResolvedLine> = out.stdout_lines().iter().filter_map(|l| parse_resolved_line(l)).collect();
     assert!(resolved.iter().any(|r| r.port == 6100) && resolved.iter().any(|r| r.port == 6101), "{:?}", out.stdout_lines());
     // Same host name on both, and nobody renamed it.
+    assert!(!avahi.log().contains("conflict"), "avahi saw a host name conflict: {}", avahi.log());
     let hosts: Vec<&str> = resolved.iter().map(|r| r.host.as_str()).collect();
     assert!(hosts.windows(2).all(|w| w[0] == w[1]), "one host name for both: {hosts:?}");
-    assert!(!avahi.log().contains("conflict"), "avahi saw a host name conflict: {}", avahi.log());
     drop(publish);
 }
 
@@ -169,5 +175,42 @@ fn a_name_avahi_already_holds_makes_ours_rename() {
     ports.sort();
     ports.dedup();
     assert_eq!(ports, vec![6200, 6201], "both visible: {seen:?}");
+    drop(publish);
+}
+
+/// Takes every IPv4 address off a host's link: mDNS there is IPv6 only.
+fn make_ipv6_only(host: &Host) {
+    host.sh("ip -4 addr flush dev eth0", secs(5)).assert_success("flush IPv4");
+}
+
+#[test]
+fn ipv6_only_link_interoperates_with_avahi_and_python_zeroconf() {
+    let lab = Lab::new(3);
+    for i in 1..=3 {
+        make_ipv6_only(lab.host(i));
+    }
+    let avahi = Avahi::start_with(lab.host(2), Some("avahi-six"), false);
+    let publish = lab.host(2).spawn("avahi-publish", &["-s", "Avahi Six", "_six._tcp", "6600", "v=6"], &avahi.env());
+    publish.wait_for_stderr_line("Established", secs(10)).expect("avahi-publish establishes its service");
+    let ours = lab.host(1).spawn(example("register"), &["Ours Six", "_six._tcp", "6601", "v=6"], &[]);
+    ours.wait_for_line("REGISTERED Ours Six ", secs(5)).expect("we register over IPv6 alone");
+    let script = manifest_dir().join("tests/peers/zeroconf_peer.py").display().to_string();
+    let zc_address = lab.host(3).ipv6().to_string();
+    let zc = lab.host(3).spawn("python3", &[&script, "--ipv6", "25", "_six._tcp", "Zeroconf Six", "6602", &zc_address], &[]);
+    zc.wait_for_line("REGISTERED", secs(10)).unwrap_or_else(|| panic!("zeroconf peer: {}", zc.stderr_text()));
+
+    // avahi resolves ours, to our IPv6 address.
+    let seen = avahi_resolved(lab.host(2), &avahi, "_six._tcp");
+    let mine = seen.iter().find(|s| s.0 == "Ours Six").unwrap_or_else(|| panic!("avahi did not resolve ours: {seen:?}"));
+    assert_eq!((mine.2.as_str(), mine.3), (lab.host(1).ipv6().to_string().as_str(), 6601), "{seen:?}");
+    // python-zeroconf finds ours.
+    let found = zc.wait_for_line("FOUND Ours Six ", secs(10));
+    assert!(found.is_some_and(|l| l.contains(" 6601 ")), "zeroconf: {:?} {}", zc.stdout_lines(), zc.stderr_text());
+    // We find and resolve both of theirs.
+    let out = lab.host(1).run(example("browse_resolve"), &["-t", "5", "_six._tcp"], secs(10));
+    let resolved: Vec<ResolvedLine> = out.stdout_lines().iter().filter_map(|l| parse_resolved_line(l)).collect();
+    let port_of = |prefix: &str| resolved.iter().find(|r| r.fullname.starts_with(prefix)).map(|r| r.port);
+    assert_eq!(port_of(r"Avahi\032Six."), Some(6600), "{:?}", out.stdout_lines());
+    assert_eq!(port_of(r"Zeroconf\032Six."), Some(6602), "{:?}", out.stdout_lines());
     drop(publish);
 }

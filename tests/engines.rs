@@ -18,6 +18,7 @@ fn engine_in(host: &Host, label: &str) -> Engine {
     Engine::start(EngineConfig {
         host_label: Some(label.as_bytes().to_vec()),
         network_namespace: Some(PathBuf::from("/run/netns").join(host.name())),
+        families: None,
     })
     .expect("engine starts in the namespace")
 }

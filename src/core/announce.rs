@@ -13,22 +13,21 @@
 use std::time::Instant;
 
 use super::records::{GroupId, Phase};
-use super::{multicast_v4, Core, IfIndex};
+use super::{Core, IfIndex};
 use crate::wire::message::new_response;
 
 impl Core {
     pub(crate) fn send_announcement(&mut self, now: Instant, id: GroupId, ifindex: IfIndex) {
-        let Some(interface) = self.interfaces.get(&ifindex) else { return };
-        let ipv4 = interface.info.ipv4.clone();
-        let answers = self.groups.all_records(id, &ipv4);
+        let addresses = self.published(ifindex);
+        let answers = self.groups.all_records(id, &addresses);
         if answers.is_empty() {
             return;
         }
         let mut message = new_response(0);
-        message.additionals = self.additional_records(&answers, &ipv4);
+        message.additionals = self.additional_records(&answers, &addresses);
         message.answers = answers;
         self.responder_note_multicast(now, ifindex, &message);
-        self.send(now, ifindex, multicast_v4(), message);
+        self.send_multicast(now, ifindex, message);
     }
 
     /// Announces a group again everywhere it already answers.
@@ -53,11 +52,11 @@ impl Core {
         let Some(group) = self.groups.get(id) else { return };
         let interfaces: Vec<IfIndex> = group.presences.iter().filter(|(_, p)| p.answers()).map(|(i, _)| *i).collect();
         for ifindex in interfaces {
-            let ipv4 = self.interfaces.get(&ifindex).map(|i| i.info.ipv4.clone()).unwrap_or_default();
+            let addresses = self.published(ifindex);
             let mut message = new_response(0);
             message.answers = self
                 .groups
-                .all_records(id, &ipv4)
+                .all_records(id, &addresses)
                 .into_iter()
                 .map(|mut r| {
                     r.ttl = 0;
@@ -65,7 +64,7 @@ impl Core {
                 })
                 .collect();
             if !message.answers.is_empty() {
-                self.send(now, ifindex, multicast_v4(), message);
+                self.send_multicast(now, ifindex, message);
             }
         }
     }

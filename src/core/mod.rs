@@ -29,7 +29,7 @@ pub mod rng;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::hash::{Hash, Hasher};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::time::Instant;
 
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
@@ -110,6 +110,10 @@ pub struct CoreConfig {
     pub host_label: Vec<u8>,
     /// Seed of the random number generator.
     pub seed: u64,
+    /// Speak mDNS over IPv4 (224.0.0.251) where an interface has IPv4 addresses.
+    pub ipv4: bool,
+    /// Speak mDNS over IPv6 (ff02::fb) where an interface has IPv6 addresses.
+    pub ipv6: bool,
 }
 
 /// One interface and what lives on it.
@@ -122,6 +126,8 @@ pub(crate) struct Interface {
 /// The protocol engine. See the module documentation.
 pub struct Core {
     pub(crate) rng: rng::Rng,
+    use_ipv4: bool,
+    use_ipv6: bool,
     pub(crate) interfaces: BTreeMap<IfIndex, Interface>,
     pub(crate) groups: records::Groups,
     pub(crate) responder: responder::Responder,
@@ -138,6 +144,11 @@ pub fn multicast_v4() -> SocketAddr {
     SocketAddr::V4(SocketAddrV4::new(MDNS_GROUP_V4, MDNS_PORT))
 }
 
+/// The mDNS multicast destination for IPv6 (the interface is given apart).
+pub fn multicast_v6() -> SocketAddr {
+    SocketAddr::V6(SocketAddrV6::new(MDNS_GROUP_V6, MDNS_PORT, 0, 0))
+}
+
 fn payload_hash(payload: &[u8]) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     payload.hash(&mut hasher);
@@ -148,6 +159,8 @@ impl Core {
     pub fn new(config: CoreConfig, now: Instant) -> Core {
         let mut core = Core {
             rng: rng::Rng::new(config.seed),
+            use_ipv4: config.ipv4,
+            use_ipv6: config.ipv6,
             interfaces: BTreeMap::new(),
             groups: records::Groups::new(&config.host_label),
             responder: responder::Responder::default(),
@@ -171,6 +184,41 @@ impl Core {
     /// Our current host name, e.g. `myhost.local.`.
     pub fn host_name(&self) -> &Name {
         &self.groups.host.name
+    }
+
+    /// The addresses we publish for our host name on an interface: those of
+    /// the families in use, and link-local ones (169.254/16, fe80::/10) only
+    /// where the interface has no other address of that family. avahi-daemon
+    /// chooses the same way; a responder sharing our host name on this
+    /// machine must publish the very same set, or each sees a conflict.
+    pub(crate) fn published(&self, ifindex: IfIndex) -> records::Addresses {
+        let Some(interface) = self.interfaces.get(&ifindex) else { return records::Addresses::default() };
+        fn prefer_routable<A: Copy>(all: &[A], link_local: impl Fn(&A) -> bool) -> Vec<A> {
+            let routable: Vec<A> = all.iter().copied().filter(|a| !link_local(a)).collect();
+            if routable.is_empty() {
+                all.to_vec()
+            } else {
+                routable
+            }
+        }
+        let v4 = prefer_routable(&interface.info.ipv4, |a| a.is_link_local());
+        let v6 = prefer_routable(&interface.info.ipv6, |a| a.segments()[0] & 0xffc0 == 0xfe80);
+        records::Addresses {
+            v4: if self.use_ipv4 { v4 } else { Vec::new() },
+            v6: if self.use_ipv6 { v6 } else { Vec::new() },
+        }
+    }
+
+    /// Queues a multicast `message` on `ifindex`, once for each family in
+    /// use there (an interface without addresses of a family cannot send it).
+    pub(crate) fn send_multicast(&mut self, now: Instant, ifindex: IfIndex, message: Message) {
+        let published = self.published(ifindex);
+        if !published.v6.is_empty() {
+            self.send(now, ifindex, multicast_v6(), message.clone());
+        }
+        if !published.v4.is_empty() {
+            self.send(now, ifindex, multicast_v4(), message);
+        }
     }
 
     /// Every address of every interface: records carrying one of these come

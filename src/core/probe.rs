@@ -26,7 +26,7 @@ use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
 
 use super::constants::*;
 use super::records::{instance_name, local_name, GroupId, Phase, Presence};
-use super::{multicast_v4, Core, Event, IfIndex};
+use super::{Core, Event, IfIndex};
 use crate::wire::message::{new_query, rdata_bytes};
 use crate::wire::service_name::{next_host_label, next_instance_name};
 
@@ -65,11 +65,11 @@ impl Core {
         let mut delay = self.rng.millis(0, PROBE_START_JITTER_MS);
         let targets: Vec<IfIndex> = self
             .interfaces
-            .values()
-            .filter(|i| only_on.is_none_or(|o| o == i.info.index))
-            // The host name has nothing to claim where we have no address.
-            .filter(|i| id != GroupId::Host || !i.info.ipv4.is_empty())
-            .map(|i| i.info.index)
+            .keys()
+            .copied()
+            .filter(|i| only_on.is_none_or(|o| o == *i))
+            // The host name has nothing to claim where we publish no address.
+            .filter(|i| id != GroupId::Host || !self.published(*i).is_empty())
             .collect();
         let Some(group) = self.groups.get_mut(id) else { return };
         while group.conflicts.front().is_some_and(|t| now.saturating_duration_since(*t) > CONFLICT_RATE_WINDOW) {
@@ -86,27 +86,26 @@ impl Core {
     }
 
     pub(crate) fn send_probe(&mut self, now: Instant, id: GroupId, ifindex: IfIndex) {
-        let Some(interface) = self.interfaces.get(&ifindex) else { return };
+        let addresses = self.published(ifindex);
         let Some(group) = self.groups.get(id) else { return };
         let mut message = new_query();
         message.queries.push(Query::query(group.name.clone(), RecordType::ANY));
         message.authorities = self
             .groups
-            .unique_records(id, &interface.info.ipv4)
+            .unique_records(id, &addresses)
             .into_iter()
             .map(|mut r| {
                 r.mdns_cache_flush = false; // RFC 6762 §8.2: never in proposed records
                 r
             })
             .collect();
-        self.send(now, ifindex, multicast_v4(), message);
+        self.send_multicast(now, ifindex, message);
     }
 
     /// Another host's probe: if it claims a name we are probing too, the
     /// tie-break decides who continues (RFC 6762 §8.2).
     pub(crate) fn check_simultaneous_probe(&mut self, now: Instant, ifindex: IfIndex, message: &Message) {
-        let Some(interface) = self.interfaces.get(&ifindex) else { return };
-        let ipv4 = interface.info.ipv4.clone();
+        let addresses = self.published(ifindex);
         for id in self.groups.ids() {
             let Some(group) = self.groups.get(id) else { continue };
             if !group.is_probing_on(ifindex) {
@@ -122,7 +121,7 @@ impl Core {
             if theirs.is_empty() {
                 continue;
             }
-            let ours = self.groups.unique_records(id, &ipv4);
+            let ours = self.groups.unique_records(id, &addresses);
             if compare_record_sets(&ours, &theirs) == Ordering::Less {
                 // We lose: wait one second, then probe the same name again.
                 let group = self.groups.get_mut(id).expect("group exists");
@@ -135,8 +134,7 @@ impl Core {
 
     /// A response from another host: does it contradict a name we claim?
     pub(crate) fn check_conflicts(&mut self, now: Instant, ifindex: IfIndex, message: &Message) {
-        let Some(interface) = self.interfaces.get(&ifindex) else { return };
-        let ipv4 = interface.info.ipv4.clone();
+        let addresses = self.published(ifindex);
         let mut conflicted = Vec::new();
         for record in message.answers.iter().chain(message.additionals.iter()).chain(message.authorities.iter()) {
             if record.ttl == 0 || record.dns_class != DNSClass::IN {
@@ -159,7 +157,7 @@ impl Core {
                 if !relevant {
                     continue;
                 }
-                let ours = self.groups.unique_records(id, &ipv4);
+                let ours = self.groups.unique_records(id, &addresses);
                 let same = ours
                     .iter()
                     .any(|o| o.record_type() == record.record_type() && rdata_bytes(&o.data) == rdata_bytes(&record.data));

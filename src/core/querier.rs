@@ -17,7 +17,7 @@ use hickory_proto::op::Query;
 use hickory_proto::rr::{Name, Record, RecordType};
 
 use super::constants::*;
-use super::{multicast_v4, Core, IfIndex};
+use super::{Core, IfIndex};
 use crate::wire::message::new_query;
 
 #[derive(Debug)]
@@ -109,7 +109,7 @@ impl Core {
             message.queries.push(Query::query(name.clone(), *rtype));
             message.answers.extend(self.known_answers(now, ifindex, name, *rtype));
         }
-        self.send(now, ifindex, multicast_v4(), message);
+        self.send_multicast(now, ifindex, message);
     }
 
     pub(crate) fn send_refresh_query(&mut self, now: Instant, ifindex: IfIndex, record: &Record) {

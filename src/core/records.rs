@@ -5,10 +5,10 @@
 //! there has succeeded.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
 
-use hickory_proto::rr::rdata::{A, PTR, SRV, TXT};
+use hickory_proto::rr::rdata::{A, AAAA, PTR, SRV, TXT};
 use hickory_proto::rr::{Name, RData, Record};
 
 use super::constants::*;
@@ -57,6 +57,19 @@ impl Presence {
     /// Whether the group's records may be given in answers on this interface.
     pub fn answers(&self) -> bool {
         !matches!(self.phase, Phase::Probing { .. })
+    }
+}
+
+/// The addresses we publish for our host name on one interface.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Addresses {
+    pub v4: Vec<Ipv4Addr>,
+    pub v6: Vec<Ipv6Addr>,
+}
+
+impl Addresses {
+    pub fn is_empty(&self) -> bool {
+        self.v4.is_empty() && self.v6.is_empty()
     }
 }
 
@@ -168,11 +181,13 @@ impl Groups {
         std::iter::once(GroupId::Host).chain(self.services.keys().map(|h| GroupId::Service(*h))).collect()
     }
 
-    /// The A records of our host name on one interface (unique, RFC 6762 §10.2).
-    pub fn host_records(&self, ipv4: &[Ipv4Addr]) -> Vec<Record> {
-        ipv4.iter()
-            .map(|a| make_record(self.host.name.clone(), HOST_RECORD_TTL, RData::A(A(*a)), true))
-            .collect()
+    /// The A and AAAA records of our host name on one interface: the whole
+    /// set of its addresses there, each unique (RFC 6762 §6.2, §10.2).
+    pub fn host_records(&self, addresses: &Addresses) -> Vec<Record> {
+        let name = &self.host.name;
+        let v4 = addresses.v4.iter().map(|a| make_record(name.clone(), HOST_RECORD_TTL, RData::A(A(*a)), true));
+        let v6 = addresses.v6.iter().map(|a| make_record(name.clone(), HOST_RECORD_TTL, RData::AAAA(AAAA(*a)), true));
+        v4.chain(v6).collect()
     }
 
     /// The SRV target of a service.
@@ -207,16 +222,16 @@ impl Groups {
     }
 
     /// The unique records a group claims on an interface (what probes carry).
-    pub fn unique_records(&self, id: GroupId, ipv4: &[Ipv4Addr]) -> Vec<Record> {
+    pub fn unique_records(&self, id: GroupId, addresses: &Addresses) -> Vec<Record> {
         match id {
-            GroupId::Host => self.host_records(ipv4),
+            GroupId::Host => self.host_records(addresses),
             GroupId::Service(h) => self.services.get(&h).map(|s| self.service_unique_records(s)).unwrap_or_default(),
         }
     }
 
     /// Every record of a group on an interface.
-    pub fn all_records(&self, id: GroupId, ipv4: &[Ipv4Addr]) -> Vec<Record> {
-        let mut records = self.unique_records(id, ipv4);
+    pub fn all_records(&self, id: GroupId, addresses: &Addresses) -> Vec<Record> {
+        let mut records = self.unique_records(id, addresses);
         if let GroupId::Service(h) = id {
             if let Some(service) = self.services.get(&h) {
                 records.extend(self.service_shared_records(service));

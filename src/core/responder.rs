@@ -19,14 +19,14 @@
 //!   SRV → addresses.
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use hickory_proto::op::Message;
 use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
 
 use super::constants::*;
-use super::{multicast_v4, Core, Datagram, IfIndex};
+use super::records::Addresses;
+use super::{Core, Datagram, IfIndex};
 use crate::wire::message::{new_response, RecordKey};
 
 #[derive(Debug)]
@@ -63,22 +63,22 @@ fn is_known(known: &[Record], record: &Record) -> bool {
 
 impl Core {
     /// Every record we may give in answers on `ifindex`.
-    fn answerable_records(&self, ifindex: IfIndex, ipv4: &[Ipv4Addr]) -> Vec<Record> {
+    fn answerable_records(&self, ifindex: IfIndex, addresses: &Addresses) -> Vec<Record> {
         self.groups
             .ids()
             .into_iter()
             .filter(|id| self.groups.get(*id).is_some_and(|g| g.answers_on(ifindex)))
-            .flat_map(|id| self.groups.all_records(id, ipv4))
+            .flat_map(|id| self.groups.all_records(id, addresses))
             .collect()
     }
 
     /// The additional records RFC 6763 §12 asks for, minus what `answers` has.
-    pub(crate) fn additional_records(&self, answers: &[Record], ipv4: &[Ipv4Addr]) -> Vec<Record> {
+    pub(crate) fn additional_records(&self, answers: &[Record], addresses: &Addresses) -> Vec<Record> {
         let mut extra: Vec<Record> = Vec::new();
         let host_answers = self.groups.host.answers_on_any();
         let add_host = |target: &hickory_proto::rr::Name, extra: &mut Vec<Record>| {
             if *target == self.groups.host.name && host_answers {
-                extra.extend(self.groups.host_records(ipv4));
+                extra.extend(self.groups.host_records(addresses));
             }
         };
         for answer in answers {
@@ -115,9 +115,11 @@ impl Core {
         if is_probe && !from_self {
             self.check_simultaneous_probe(now, ifindex, message);
         }
-        let Some(interface) = self.interfaces.get(&ifindex) else { return };
-        let ipv4 = interface.info.ipv4.clone();
-        let ours = self.answerable_records(ifindex, &ipv4);
+        if !self.interfaces.contains_key(&ifindex) {
+            return;
+        }
+        let addresses = self.published(ifindex);
+        let ours = self.answerable_records(ifindex, &addresses);
         if ours.is_empty() {
             return;
         }
@@ -147,7 +149,7 @@ impl Core {
             }
         }
         if !unicast.is_empty() {
-            self.send_unicast_answers(now, datagram, message, unicast, legacy, &ipv4);
+            self.send_unicast_answers(now, datagram, message, unicast, legacy, &addresses);
         }
         if multicast.is_empty() {
             return;
@@ -177,9 +179,9 @@ impl Core {
         query: &Message,
         answers: Vec<Record>,
         legacy: bool,
-        ipv4: &[Ipv4Addr],
+        addresses: &Addresses,
     ) {
-        let additionals = self.additional_records(&answers, ipv4);
+        let additionals = self.additional_records(&answers, addresses);
         let mut message = new_response(if legacy { query.metadata.id } else { 0 });
         let legacy_form = |mut r: Record| {
             r.ttl = r.ttl.min(LEGACY_MAX_TTL);
@@ -215,12 +217,12 @@ impl Core {
         if answers.is_empty() {
             return;
         }
-        let ipv4 = self.interfaces.get(&ifindex).map(|i| i.info.ipv4.clone()).unwrap_or_default();
+        let addresses = self.published(ifindex);
         let mut message = new_response(0);
-        message.additionals = self.additional_records(&answers, &ipv4);
+        message.additionals = self.additional_records(&answers, &addresses);
         message.answers = answers;
         self.responder_note_multicast(now, ifindex, &message);
-        self.send(now, ifindex, multicast_v4(), message);
+        self.send_multicast(now, ifindex, message);
     }
 
     /// Remembers when each answer was multicast, for the rate limit.

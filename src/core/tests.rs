@@ -67,7 +67,7 @@ impl Link {
             Link { start, now: start, cores: Vec::new(), addresses: Vec::new(), seen: Vec::new(), events: Vec::new(), mute: Vec::new() };
         for (i, host) in hosts.iter().enumerate() {
             let address = Ipv4Addr::new(192, 0, 2, 11 + i as u8);
-            let mut core = Core::new(CoreConfig { host_label: host.as_bytes().to_vec(), seed: 1000 + i as u64 }, start);
+            let mut core = Core::new(CoreConfig { host_label: host.as_bytes().to_vec(), seed: 1000 + i as u64, ipv4: true, ipv6: true }, start);
             core.set_interfaces(start, vec![InterfaceInfo { index: IF, name: "eth0".into(), ipv4: vec![address], ipv6: vec![] }]);
             link.cores.push(core);
             link.addresses.push(address);
@@ -609,4 +609,32 @@ fn another_responder_on_this_host_publishing_our_ipv6_address_is_no_conflict() {
     link.inject(0, &aaaa("2001:db8::77".parse().unwrap()), 5353, true);
     link.run_for(Duration::from_secs(3));
     assert_eq!(link.cores[0].host_name(), &name("alpha-2.local."), "a rival's AAAA is a conflict");
+}
+
+#[test]
+fn host_publishes_a_and_aaaa_and_link_local_only_without_a_routable_address() {
+    let mut link = Link::new(&["alpha"]);
+    let global: std::net::Ipv6Addr = "2001:db8::11".parse().unwrap();
+    let link_local: std::net::Ipv6Addr = "fe80::1".parse().unwrap();
+    let set = |core: &mut Core, now, ipv4: Vec<Ipv4Addr>, ipv6| {
+        core.set_interfaces(now, vec![InterfaceInfo { index: IF, name: "eth0".into(), ipv4, ipv6 }]);
+    };
+    set(&mut link.cores[0], link.now, vec![Ipv4Addr::new(192, 0, 2, 11)], vec![link_local, global]);
+    let published = link.cores[0].published(IF);
+    assert_eq!(published.v4, vec![Ipv4Addr::new(192, 0, 2, 11)]);
+    assert_eq!(published.v6, vec![global], "fe80:: left out beside a routable address");
+    set(&mut link.cores[0], link.now, vec![], vec![link_local]);
+    assert_eq!(link.cores[0].published(IF).v6, vec![link_local], "only link-local: published");
+
+    // Announcements go to both groups; the host answers AAAA queries.
+    set(&mut link.cores[0], link.now, vec![Ipv4Addr::new(192, 0, 2, 11)], vec![global]);
+    link.run_for(Duration::from_secs(3));
+    let destinations: std::collections::BTreeSet<SocketAddr> = link.packets_from(0).iter().map(|s| s.transmit.destination).collect();
+    assert!(destinations.contains(&multicast_v4()) && destinations.contains(&multicast_v6()), "{destinations:?}");
+    let before = link.seen.len();
+    let mut query = new_query();
+    query.queries.push(Query::query(name("alpha.local."), RecordType::AAAA));
+    link.inject(0, &query, 5353, true);
+    let answer = link.seen[before..].iter().find(|s| is_response(&s.message)).expect("AAAA answered");
+    assert!(answer.message.answers.iter().any(|r| r.data == RData::AAAA(global.into())));
 }

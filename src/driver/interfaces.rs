@@ -1,8 +1,8 @@
 //! Which interfaces the engine uses, read with getifaddrs(3).
 //!
 //! By default: every interface that is up, running, multicast-capable and
-//! has an IPv4 address (its IPv6 addresses are read too: records that carry
-//! them come from this machine); the loopback interface only when it is the only one.
+//! has an address of a family in use (IPv4, IPv6 or both: see
+//! `DNSSD_FAMILY` in the driver); the loopback interface only when it is the only one.
 //! `DNSSD_INTERFACES=eth0,eth1` restricts the engine to the named
 //! interfaces (loopback included when named).
 //!
@@ -68,13 +68,13 @@ fn read_system() -> Vec<Raw> {
     found.into_values().collect()
 }
 
-/// The interfaces to use now.
-pub fn current() -> Vec<InterfaceInfo> {
+/// The interfaces to use now, for the address families in use.
+pub fn current(ipv4: bool, ipv6: bool) -> Vec<InterfaceInfo> {
     let wanted: Option<Vec<String>> =
         std::env::var(INTERFACES_ENV).ok().map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect());
     let usable = |r: &Raw| {
         let up = libc::IFF_UP as u32 | libc::IFF_RUNNING as u32;
-        r.flags & up == up && !r.info.ipv4.is_empty()
+        r.flags & up == up && ((ipv4 && !r.info.ipv4.is_empty()) || (ipv6 && !r.info.ipv6.is_empty()))
     };
     let is_loopback = |r: &Raw| r.flags & libc::IFF_LOOPBACK as u32 != 0;
     let all: Vec<Raw> = read_system().into_iter().filter(usable).collect();

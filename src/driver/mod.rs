@@ -28,6 +28,36 @@ const INTERFACE_POLL: Duration = Duration::from_secs(1);
 /// How long a caller waits for the engine to confirm a command.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The environment variable that restricts the engine to one address
+/// family: `ipv4` or `ipv6` (unset: both).
+pub const FAMILY_ENV: &str = "DNSSD_FAMILY";
+
+/// Which IP versions the engine speaks mDNS over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Families {
+    Both,
+    Ipv4Only,
+    Ipv6Only,
+}
+
+impl Families {
+    fn from_env() -> Families {
+        match std::env::var(FAMILY_ENV).as_deref().map(str::to_ascii_lowercase).as_deref() {
+            Ok("ipv4") | Ok("4") => Families::Ipv4Only,
+            Ok("ipv6") | Ok("6") => Families::Ipv6Only,
+            _ => Families::Both,
+        }
+    }
+
+    fn ipv4(self) -> bool {
+        self != Families::Ipv6Only
+    }
+
+    fn ipv6(self) -> bool {
+        self != Families::Ipv4Only
+    }
+}
+
 /// Settings of an engine.
 #[derive(Debug, Clone, Default)]
 pub struct EngineConfig {
@@ -35,6 +65,8 @@ pub struct EngineConfig {
     pub host_label: Option<Vec<u8>>,
     /// Run the engine thread in this network namespace (e.g. `/run/netns/x`).
     pub network_namespace: Option<PathBuf>,
+    /// IP versions to use; `None` reads `DNSSD_FAMILY` (unset: both).
+    pub families: Option<Families>,
 }
 
 pub(crate) enum Command {
@@ -173,37 +205,63 @@ impl Engine {
     }
 }
 
+type AsyncSocket = AsyncFd<socket2::Socket>;
+
+/// One family's socket and the interfaces it has joined the group on.
+struct FamilySocket {
+    socket: AsyncSocket,
+    joined: BTreeSet<u32>,
+}
+
+/// Opens the sockets of the families in use. One family failing (say, a
+/// kernel without IPv6) is fine as long as the other opens.
+fn open_sockets(families: Families) -> io::Result<(Option<FamilySocket>, Option<FamilySocket>)> {
+    let open = |wanted: bool, opener: fn() -> io::Result<socket2::Socket>| -> io::Result<Option<FamilySocket>> {
+        if !wanted {
+            return Ok(None);
+        }
+        let socket = socket::into_async(opener()?)?;
+        Ok(Some(FamilySocket { socket, joined: BTreeSet::new() }))
+    };
+    let v4 = open(families.ipv4(), socket::open_v4);
+    let v6 = open(families.ipv6(), socket::open_v6);
+    match (v4, v6) {
+        (Err(e), Err(_)) | (Err(e), Ok(None)) | (Ok(None), Err(e)) => Err(e),
+        (v4, v6) => Ok((v4.unwrap_or(None), v6.unwrap_or(None))),
+    }
+}
+
 fn run_thread(config: EngineConfig, receiver: mpsc::UnboundedReceiver<Command>, ready: std_mpsc::Sender<io::Result<()>>) {
-    let setup = (|| -> io::Result<(tokio::runtime::Runtime, socket2::Socket)> {
+    let runtime = (|| -> io::Result<tokio::runtime::Runtime> {
         if let Some(path) = &config.network_namespace {
             socket::enter_network_namespace(path)?;
         }
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build()?;
-        let socket = socket::open_v4()?;
-        Ok((runtime, socket))
+        tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build()
     })();
-    let (runtime, socket) = match setup {
-        Ok(parts) => parts,
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
         Err(e) => {
             let _ = ready.send(Err(e));
             return;
         }
     };
+    let families = config.families.unwrap_or_else(Families::from_env);
     let host_label = config.host_label.clone().unwrap_or_else(system_host_label);
     runtime.block_on(async move {
-        let socket = match socket::into_async(socket) {
-            Ok(s) => s,
+        let (v4, v6) = match open_sockets(families) {
+            Ok(sockets) => sockets,
             Err(e) => {
                 let _ = ready.send(Err(e));
                 return;
             }
         };
         let _ = ready.send(Ok(()));
+        let core_config = CoreConfig { host_label, seed: seed(), ipv4: v4.is_some(), ipv6: v6.is_some() };
         let mut driver = Driver {
-            core: Core::new(CoreConfig { host_label, seed: seed() }, Instant::now()),
-            socket,
+            core: Core::new(core_config, Instant::now()),
+            v4,
+            v6,
             sinks: HashMap::new(),
-            joined: BTreeSet::new(),
             waiting: Vec::new(),
         };
         driver.refresh_interfaces();
@@ -213,11 +271,36 @@ fn run_thread(config: EngineConfig, receiver: mpsc::UnboundedReceiver<Command>, 
 
 struct Driver {
     core: Core,
-    socket: AsyncFd<socket2::Socket>,
+    v4: Option<FamilySocket>,
+    v6: Option<FamilySocket>,
     sinks: HashMap<Handle, Sink>,
-    joined: BTreeSet<u32>,
     /// Cancel requests to confirm once the packets they caused are sent.
     waiting: Vec<std_mpsc::Sender<()>>,
+}
+
+/// Waits until the socket (if the family is in use) has datagrams.
+async fn readable(family: &Option<FamilySocket>) -> Option<tokio::io::unix::AsyncFdReadyGuard<'_, socket2::Socket>> {
+    match family {
+        Some(f) => f.socket.readable().await.ok(),
+        None => std::future::pending().await,
+    }
+}
+
+/// Hands every waiting datagram to the core.
+fn drain(core: &mut Core, mut guard: tokio::io::unix::AsyncFdReadyGuard<'_, socket2::Socket>) {
+    loop {
+        match socket::receive(guard.get_inner()) {
+            Ok(received) => core.handle_datagram(
+                Instant::now(),
+                Datagram { ifindex: received.ifindex, source: received.source, multicast: received.multicast, payload: received.payload },
+            ),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                guard.clear_ready();
+                return;
+            }
+            Err(_) => return,
+        }
+    }
 }
 
 impl Driver {
@@ -232,25 +315,8 @@ impl Driver {
                     Some(command) => self.command(command),
                     None => break,
                 },
-                ready = self.socket.readable() => {
-                    if let Ok(mut guard) = ready {
-                        loop {
-                            match socket::receive(guard.get_inner()) {
-                                Ok(received) => self.core.handle_datagram(Instant::now(), Datagram {
-                                    ifindex: received.ifindex,
-                                    source: received.source,
-                                    multicast: received.multicast,
-                                    payload: received.payload,
-                                }),
-                                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                                    guard.clear_ready();
-                                    break;
-                                }
-                                Err(_) => break,
-                            }
-                        }
-                    }
-                },
+                Some(guard) = readable(&self.v4) => drain(&mut self.core, guard),
+                Some(guard) = readable(&self.v6) => drain(&mut self.core, guard),
                 _ = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => {
                     self.core.handle_timeout(Instant::now());
                 },
@@ -266,18 +332,24 @@ impl Driver {
     }
 
     fn refresh_interfaces(&mut self) {
-        let list = interfaces::current();
-        let wanted: BTreeSet<u32> = list.iter().map(|i| i.index).collect();
-        for gone in self.joined.difference(&wanted).copied().collect::<Vec<_>>() {
-            socket::leave(self.socket.get_ref(), gone);
-            self.joined.remove(&gone);
-        }
-        for new in wanted.difference(&self.joined.clone()).copied().collect::<Vec<_>>() {
-            if socket::join(self.socket.get_ref(), new).is_ok() {
-                self.joined.insert(new);
+        let mut list = interfaces::current(self.v4.is_some(), self.v6.is_some());
+        let with_v4: BTreeSet<u32> = list.iter().filter(|i| !i.ipv4.is_empty()).map(|i| i.index).collect();
+        let with_v6: BTreeSet<u32> = list.iter().filter(|i| !i.ipv6.is_empty()).map(|i| i.index).collect();
+        for (family, wanted) in [(&mut self.v4, with_v4), (&mut self.v6, with_v6)] {
+            let Some(family) = family else { continue };
+            for gone in family.joined.difference(&wanted).copied().collect::<Vec<_>>() {
+                socket::leave(family.socket.get_ref(), gone);
+                family.joined.remove(&gone);
+            }
+            for new in wanted.difference(&family.joined.clone()).copied().collect::<Vec<_>>() {
+                if socket::join(family.socket.get_ref(), new).is_ok() {
+                    family.joined.insert(new);
+                }
             }
         }
-        let list = list.into_iter().filter(|i| self.joined.contains(&i.index)).collect();
+        // An interface is used where a family's group could be joined.
+        let joined = |family: &Option<FamilySocket>, index: u32| family.as_ref().is_some_and(|f| f.joined.contains(&index));
+        list.retain(|i| joined(&self.v4, i.index) || joined(&self.v6, i.index));
         self.core.set_interfaces(Instant::now(), list);
     }
 
@@ -331,7 +403,10 @@ impl Driver {
     /// Sends what the core queued and routes its events.
     fn flush(&mut self) {
         while let Some(transmit) = self.core.poll_transmit() {
-            let _ = socket::send(self.socket.get_ref(), transmit.ifindex, transmit.destination, &transmit.payload);
+            let family = if transmit.destination.is_ipv4() { &self.v4 } else { &self.v6 };
+            if let Some(family) = family {
+                let _ = socket::send(family.socket.get_ref(), transmit.ifindex, transmit.destination, &transmit.payload);
+            }
         }
         while let Some(event) = self.core.poll_event() {
             if let Some(sink) = self.sinks.get_mut(&event_handle(&event)) {

@@ -1,7 +1,8 @@
 """A python-zeroconf peer for the interop tests.
 
-Usage: zeroconf_peer.py SECONDS TYPE PEER_NAME PORT
+Usage: zeroconf_peer.py [--ipv6] SECONDS TYPE PEER_NAME PORT [ADDRESS...]
 
+With --ipv6, python-zeroconf speaks IPv6 only and the addresses are IPv6.
 Registers "PEER_NAME.TYPE.local." (TXT peer=zeroconf) on every interface,
 browses TYPE, and for each instance found (other than its own) prints one
 line `FOUND <name> <port> <server> <k=v,...>` once it is resolved. Prints
@@ -12,11 +13,16 @@ import sys
 import threading
 import time
 
-from zeroconf import ServiceBrowser, ServiceInfo, ServiceStateChange, Zeroconf
+from zeroconf import IPVersion, ServiceBrowser, ServiceInfo, ServiceStateChange, Zeroconf
 
-seconds, service_type, peer_name, port = float(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+args = sys.argv[1:]
+ipv6 = args[0] == "--ipv6"
+if ipv6:
+    args = args[1:]
+seconds, service_type, peer_name, port = float(args[0]), args[1], args[2], int(args[3])
+addresses = args[4:]
 full_type = service_type.rstrip(".") + ".local."
-zc = Zeroconf()
+zc = Zeroconf(ip_version=IPVersion.V6Only if ipv6 else IPVersion.V4Only)
 found = set()
 lock = threading.Lock()
 
@@ -43,7 +49,7 @@ def on_change(zeroconf, service_type, name, state_change):
 info = ServiceInfo(
     full_type,
     f"{peer_name}.{full_type}",
-    addresses=[socket.inet_aton(a) for a in sys.argv[5:]] or None,
+    addresses=[socket.inet_pton(socket.AF_INET6 if ipv6 else socket.AF_INET, a) for a in addresses] or None,
     port=port,
     properties={"peer": "zeroconf"},
     server=f"{peer_name.lower().replace(' ', '-')}.local.",
