@@ -10,6 +10,7 @@
 //!
 //! One RFC concern a file, each an `impl Core` block with its own state:
 //! - `records`: our authoritative record groups (a service, the host name);
+//! - `host`: the host name's address, reverse-mapping and NSEC records;
 //! - `probe`: probing, tie-breaking, conflicts and renaming (RFC 6762 §8.1, §8.2, §9);
 //! - `announce`: announcements and goodbyes (§8.3, §8.4, §10.1);
 //! - `responder`: answering queries (§6, §7, §6.7);
@@ -20,6 +21,7 @@
 pub mod announce;
 pub mod cache;
 pub mod constants;
+pub(crate) mod host;
 pub mod operations;
 pub mod probe;
 pub mod querier;

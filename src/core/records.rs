@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
 
-use hickory_proto::rr::rdata::{A, AAAA, PTR, SRV, TXT};
+use hickory_proto::rr::rdata::{PTR, SRV, TXT};
 use hickory_proto::rr::{Name, RData, Record};
 
 use super::constants::*;
@@ -181,13 +181,9 @@ impl Groups {
         std::iter::once(GroupId::Host).chain(self.services.keys().map(|h| GroupId::Service(*h))).collect()
     }
 
-    /// The A and AAAA records of our host name on one interface: the whole
-    /// set of its addresses there, each unique (RFC 6762 §6.2, §10.2).
+    /// The A and AAAA records of our host name on one interface.
     pub fn host_records(&self, addresses: &Addresses) -> Vec<Record> {
-        let name = &self.host.name;
-        let v4 = addresses.v4.iter().map(|a| make_record(name.clone(), HOST_RECORD_TTL, RData::A(A(*a)), true));
-        let v6 = addresses.v6.iter().map(|a| make_record(name.clone(), HOST_RECORD_TTL, RData::AAAA(AAAA(*a)), true));
-        v4.chain(v6).collect()
+        super::host::address_records(&self.host.name, addresses)
     }
 
     /// The SRV target of a service.
@@ -229,12 +225,16 @@ impl Groups {
         }
     }
 
-    /// Every record of a group on an interface.
+    /// Every record of a group on an interface: for the host, its address
+    /// records and their reverse-mapping PTRs (not probed).
     pub fn all_records(&self, id: GroupId, addresses: &Addresses) -> Vec<Record> {
         let mut records = self.unique_records(id, addresses);
-        if let GroupId::Service(h) = id {
-            if let Some(service) = self.services.get(&h) {
-                records.extend(self.service_shared_records(service));
+        match id {
+            GroupId::Host => records.extend(super::host::reverse_records(&self.host.name, addresses)),
+            GroupId::Service(h) => {
+                if let Some(service) = self.services.get(&h) {
+                    records.extend(self.service_shared_records(service));
+                }
             }
         }
         records

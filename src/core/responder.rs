@@ -17,6 +17,9 @@
 //!   cache-flush bit (§6.7).
 //! - Additional records follow RFC 6763 §12: PTR → SRV, TXT and addresses;
 //!   SRV → addresses.
+//! - A question for a name we own outright (the host name, a service
+//!   instance) with no record of the asked type gets an NSEC listing the
+//!   types the name has (§6.1).
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -131,7 +134,12 @@ impl Core {
             if question.query_class() != DNSClass::IN && question.query_class() != DNSClass::ANY {
                 continue;
             }
-            for record in ours.iter().filter(|r| answers_question(r, question.name(), question.query_type())) {
+            let mut matching: Vec<Record> =
+                ours.iter().filter(|r| answers_question(r, question.name(), question.query_type())).cloned().collect();
+            if matching.is_empty() {
+                matching.extend(self.negative_answer(ifindex, question.name(), &ours));
+            }
+            for record in matching.iter() {
                 if is_known(&message.answers, record) {
                     continue;
                 }
@@ -223,6 +231,20 @@ impl Core {
         message.answers = answers;
         self.responder_note_multicast(now, ifindex, &message);
         self.send_multicast(now, ifindex, message);
+    }
+
+    /// An NSEC for a name we own outright on `ifindex` that has none of the
+    /// asked type; `None` for names we do not own.
+    fn negative_answer(&self, ifindex: IfIndex, qname: &hickory_proto::rr::Name, ours: &[Record]) -> Option<Record> {
+        let owned = self.groups.ids().into_iter().filter_map(|id| self.groups.get(id)).any(|g| g.name == *qname && g.answers_on(ifindex));
+        if !owned {
+            return None;
+        }
+        let mut present: Vec<_> = ours.iter().filter(|r| r.name == *qname).map(|r| r.record_type()).collect();
+        present.sort();
+        present.dedup();
+        let ttl = ours.iter().filter(|r| r.name == *qname).map(|r| r.ttl).min().unwrap_or(HOST_RECORD_TTL);
+        Some(super::host::nsec_record(qname, &present, ttl))
     }
 
     /// Remembers when each answer was multicast, for the rate limit.

@@ -638,3 +638,35 @@ fn host_publishes_a_and_aaaa_and_link_local_only_without_a_routable_address() {
     let answer = link.seen[before..].iter().find(|s| is_response(&s.message)).expect("AAAA answered");
     assert!(answer.message.answers.iter().any(|r| r.data == RData::AAAA(global.into())));
 }
+
+#[test]
+fn reverse_ptr_and_nsec_negative_answers() {
+    let mut link = Link::new(&["alpha"]);
+    link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    link.run_for(Duration::from_secs(10));
+    let ask = |link: &mut Link, qname: &str, qtype: RecordType| -> Option<Message> {
+        link.run_for(Duration::from_secs(2));
+        let before = link.seen.len();
+        let mut query = new_query();
+        query.queries.push(Query::query(name(qname), qtype));
+        link.inject(0, &query, 5353, true);
+        link.run_for(Duration::from_millis(200));
+        link.seen[before..].iter().find(|s| is_response(&s.message)).map(|s| s.message.clone())
+    };
+    let reverse = ask(&mut link, "11.2.0.192.in-addr.arpa.", RecordType::PTR).expect("reverse PTR answered");
+    assert!(reverse.answers.iter().any(|r| r.data == RData::PTR(PTR(name("alpha.local.")))));
+
+    // The host has no IPv6 address here: AAAA gets an NSEC saying "A only".
+    let negative = ask(&mut link, "alpha.local.", RecordType::AAAA).expect("negative answer");
+    let nsec = negative.answers.iter().find(|r| r.record_type() == RecordType::NSEC).expect("NSEC");
+    assert!(nsec.mdns_cache_flush);
+    let RData::Unknown { rdata, .. } = &nsec.data else { panic!("{nsec:?}") };
+    let bitmap = &rdata.anything[rdata.anything.len() - 3..];
+    assert_eq!(bitmap, &[0, 1, 0x40], "window 0, one byte, only A");
+
+    // An instance has SRV and TXT only.
+    let negative = ask(&mut link, "Svc._test._tcp.local.", RecordType::A).expect("negative answer");
+    assert!(negative.answers.iter().any(|r| r.record_type() == RecordType::NSEC));
+    // A name we do not own gets silence.
+    assert!(ask(&mut link, "nobody.local.", RecordType::A).is_none());
+}
