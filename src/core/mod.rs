@@ -57,6 +57,32 @@ pub struct InterfaceInfo {
     pub name: String,
     pub ipv4: Vec<Ipv4Addr>,
     pub ipv6: Vec<Ipv6Addr>,
+    /// The networks on this link (address, prefix length): sources inside
+    /// them are on-link (RFC 6762 §5.5, §11).
+    pub subnets: Vec<(IpAddr, u8)>,
+}
+
+impl InterfaceInfo {
+    /// Whether `source` is on this interface's link: IPv6 link-local, or
+    /// inside one of its subnets.
+    pub fn is_on_link(&self, source: IpAddr) -> bool {
+        if let IpAddr::V6(a) = source {
+            if a.segments()[0] & 0xffc0 == 0xfe80 {
+                return true;
+            }
+        }
+        self.subnets.iter().any(|(network, prefix)| match (network, source) {
+            (IpAddr::V4(n), IpAddr::V4(s)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from((*prefix).min(32))).unwrap_or(0);
+                u32::from(*n) & mask == u32::from(s) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(s)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from((*prefix).min(128))).unwrap_or(0);
+                u128::from(*n) & mask == u128::from(s) & mask
+            }
+            _ => false,
+        })
+    }
 }
 
 /// A datagram received from the network.

@@ -15,6 +15,10 @@
 //! - A query from a port other than 5353 is a legacy query: answered at once
 //!   by unicast, with its ID and question, TTLs of at most ten seconds and no
 //!   cache-flush bit (§6.7).
+//! - Unicast replies go only to sources on the interface's link: a legacy
+//!   or unicast-addressed query from off link is ignored (no amplification),
+//!   and a unicast-response question from off link is answered by multicast
+//!   (§5.5, §11).
 //! - Additional records follow RFC 6763 §12: PTR → SRV, TXT and addresses;
 //!   SRV → addresses.
 //! - A question for a name we own outright (the host name, a service
@@ -118,7 +122,10 @@ impl Core {
         if is_probe && !from_self {
             self.check_simultaneous_probe(now, ifindex, message);
         }
-        if !self.interfaces.contains_key(&ifindex) {
+        let Some(interface) = self.interfaces.get(&ifindex) else { return };
+        let on_link = interface.info.is_on_link(datagram.source.ip());
+        let legacy = datagram.source.port() != MDNS_PORT;
+        if !on_link && (legacy || !datagram.multicast) {
             return;
         }
         let addresses = self.published(ifindex);
@@ -126,7 +133,6 @@ impl Core {
         if ours.is_empty() {
             return;
         }
-        let legacy = datagram.source.port() != MDNS_PORT;
         let mut multicast = Vec::new();
         let mut unicast = Vec::new();
         let mut all_unique = true;
@@ -149,7 +155,7 @@ impl Core {
                     .last_multicast
                     .get(&(ifindex, RecordKey::of(record)))
                     .is_some_and(|t| now.saturating_duration_since(*t).as_secs() * 4 < u64::from(record.ttl));
-                if legacy || (question.mdns_unicast_response() && recently) {
+                if legacy || (question.mdns_unicast_response() && recently && on_link) {
                     unicast.push(record.clone());
                 } else {
                     multicast.push(record.clone());

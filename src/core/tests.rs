@@ -12,6 +12,11 @@ use crate::wire::message::{decode, make_record, new_query, new_response};
 
 const IF: IfIndex = 2;
 
+/// The virtual link's IPv4 network.
+fn lab_subnet() -> Vec<(std::net::IpAddr, u8)> {
+    vec![(std::net::IpAddr::V4(Ipv4Addr::new(192, 0, 2, 0)), 24)]
+}
+
 fn name(s: &str) -> Name {
     Name::from_ascii(s).unwrap()
 }
@@ -68,7 +73,7 @@ impl Link {
         for (i, host) in hosts.iter().enumerate() {
             let address = Ipv4Addr::new(192, 0, 2, 11 + i as u8);
             let mut core = Core::new(CoreConfig { host_label: host.as_bytes().to_vec(), seed: 1000 + i as u64, ipv4: true, ipv6: true }, start);
-            core.set_interfaces(start, vec![InterfaceInfo { index: IF, name: "eth0".into(), ipv4: vec![address], ipv6: vec![] }]);
+            core.set_interfaces(start, vec![InterfaceInfo { index: IF, name: "eth0".into(), ipv4: vec![address], ipv6: vec![], subnets: lab_subnet() }]);
             link.cores.push(core);
             link.addresses.push(address);
         }
@@ -141,6 +146,11 @@ impl Link {
     /// Delivers a packet from an outside host at 192.0.2.99.
     fn inject(&mut self, to: usize, message: &Message, source_port: u16, multicast: bool) {
         let source = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 99), source_port));
+        self.inject_from(to, message, source, multicast);
+    }
+
+    /// Delivers a packet from `source`.
+    fn inject_from(&mut self, to: usize, message: &Message, source: SocketAddr, multicast: bool) {
         let payload = message.to_vec().unwrap();
         self.cores[to].handle_datagram(self.now, Datagram { ifindex: IF, source, multicast, payload });
         self.settle();
@@ -594,7 +604,7 @@ fn txt_update_is_announced_without_probing_and_reaches_a_running_resolve() {
 fn another_responder_on_this_host_publishing_our_ipv6_address_is_no_conflict() {
     let mut link = Link::new(&["alpha"]);
     let own_v6: std::net::Ipv6Addr = "2001:db8::11".parse().unwrap();
-    let info = InterfaceInfo { index: IF, name: "eth0".into(), ipv4: vec![Ipv4Addr::new(192, 0, 2, 11)], ipv6: vec![own_v6] };
+    let info = InterfaceInfo { index: IF, name: "eth0".into(), ipv4: vec![Ipv4Addr::new(192, 0, 2, 11)], ipv6: vec![own_v6], subnets: lab_subnet() };
     link.cores[0].set_interfaces(link.now, vec![info]);
     link.run_for(Duration::from_millis(300));
     let aaaa = |addr: std::net::Ipv6Addr| {
@@ -617,7 +627,7 @@ fn host_publishes_a_and_aaaa_and_link_local_only_without_a_routable_address() {
     let global: std::net::Ipv6Addr = "2001:db8::11".parse().unwrap();
     let link_local: std::net::Ipv6Addr = "fe80::1".parse().unwrap();
     let set = |core: &mut Core, now, ipv4: Vec<Ipv4Addr>, ipv6| {
-        core.set_interfaces(now, vec![InterfaceInfo { index: IF, name: "eth0".into(), ipv4, ipv6 }]);
+        core.set_interfaces(now, vec![InterfaceInfo { index: IF, name: "eth0".into(), ipv4, ipv6, subnets: lab_subnet() }]);
     };
     set(&mut link.cores[0], link.now, vec![Ipv4Addr::new(192, 0, 2, 11)], vec![link_local, global]);
     let published = link.cores[0].published(IF);
@@ -669,4 +679,36 @@ fn reverse_ptr_and_nsec_negative_answers() {
     assert!(negative.answers.iter().any(|r| r.record_type() == RecordType::NSEC));
     // A name we do not own gets silence.
     assert!(ask(&mut link, "nobody.local.", RecordType::A).is_none());
+}
+
+#[test]
+fn off_link_sources_get_no_unicast_replies() {
+    let mut link = Link::new(&["alpha"]);
+    link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    link.run_for(Duration::from_secs(10));
+    let off_link = |port| SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(198, 51, 100, 7), port));
+    let srv_query = |qu: bool| {
+        let mut query = new_query();
+        let mut q = Query::query(name("Svc._test._tcp.local."), RecordType::SRV);
+        q.set_mdns_unicast_response(qu);
+        query.queries.push(q);
+        query
+    };
+    // A legacy query from off link: silence (no amplification).
+    let before = link.seen.len();
+    link.inject_from(0, &srv_query(false), off_link(40000), true);
+    link.inject_from(0, &srv_query(false), off_link(40000), false);
+    link.run_for(Duration::from_millis(300));
+    assert!(link.seen[before..].iter().all(|s| !is_response(&s.message)), "no reply to an off-link legacy query");
+    // A unicast-response question from off link is answered by multicast.
+    link.run_for(Duration::from_secs(2));
+    let before = link.seen.len();
+    link.inject_from(0, &srv_query(true), off_link(5353), true);
+    link.run_for(Duration::from_millis(300));
+    let replies: Vec<&Seen> = link.seen[before..].iter().filter(|s| is_response(&s.message)).collect();
+    assert!(!replies.is_empty() && replies.iter().all(|s| s.transmit.destination == multicast_v4() || s.transmit.destination == multicast_v6()));
+    // The same legacy query from on link is answered by unicast.
+    let before = link.seen.len();
+    link.inject(0, &srv_query(false), 40000, true);
+    assert!(link.seen[before..].iter().any(|s| s.transmit.destination == "192.0.2.99:40000".parse().unwrap()));
 }

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::CStr;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::core::InterfaceInfo;
 
@@ -45,20 +45,33 @@ fn read_system() -> Vec<Raw> {
                 continue;
             }
             let raw = found.entry(name.clone()).or_insert_with(|| Raw {
-                info: InterfaceInfo { index, name, ipv4: Vec::new(), ipv6: Vec::new() },
+                info: InterfaceInfo { index, name, ipv4: Vec::new(), ipv6: Vec::new(), subnets: Vec::new() },
                 flags: e.ifa_flags,
             });
             if e.ifa_addr.is_null() {
                 continue;
             }
+            let has_mask = !e.ifa_netmask.is_null();
             match i32::from((*e.ifa_addr).sa_family) {
                 libc::AF_INET => {
                     let sin = &*(e.ifa_addr as *const libc::sockaddr_in);
-                    raw.info.ipv4.push(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)));
+                    let address = Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
+                    raw.info.ipv4.push(address);
+                    if has_mask {
+                        let mask = &*(e.ifa_netmask as *const libc::sockaddr_in);
+                        let prefix = u32::from_be(mask.sin_addr.s_addr).leading_ones() as u8;
+                        raw.info.subnets.push((IpAddr::V4(address), prefix));
+                    }
                 }
                 libc::AF_INET6 => {
                     let sin6 = &*(e.ifa_addr as *const libc::sockaddr_in6);
-                    raw.info.ipv6.push(Ipv6Addr::from(sin6.sin6_addr.s6_addr));
+                    let address = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
+                    raw.info.ipv6.push(address);
+                    if has_mask {
+                        let mask = &*(e.ifa_netmask as *const libc::sockaddr_in6);
+                        let prefix = u128::from_be_bytes(mask.sin6_addr.s6_addr).leading_ones() as u8;
+                        raw.info.subnets.push((IpAddr::V6(address), prefix));
+                    }
                 }
                 _ => {}
             }
@@ -93,6 +106,7 @@ pub fn current(ipv4: bool, ipv6: bool) -> Vec<InterfaceInfo> {
     for info in &mut chosen {
         info.ipv4.sort();
         info.ipv6.sort();
+        info.subnets.sort();
     }
     chosen.sort_by_key(|i| i.index);
     chosen
