@@ -170,6 +170,11 @@ impl Cache {
         self.entries.get(&(name_key(name), u16::from(rtype))).map(|l| l.iter().collect()).unwrap_or_default()
     }
 
+    /// How many records are cached.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
     pub fn into_records(self) -> Vec<Record> {
         self.entries.into_values().flatten().map(|e| e.record).collect()
     }

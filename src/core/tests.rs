@@ -712,3 +712,46 @@ fn off_link_sources_get_no_unicast_replies() {
     link.inject(0, &srv_query(false), 40000, true);
     assert!(link.seen[before..].iter().any(|s| s.transmit.destination == "192.0.2.99:40000".parse().unwrap()));
 }
+
+#[test]
+fn hostile_and_mangled_packets_never_panic_and_never_grow_the_cache_without_bound() {
+    let mut link = Link::new(&["alpha"]);
+    link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    link.cores[0].browse(link.now, browse_spec());
+    link.run_for(Duration::from_secs(6));
+    let valid: Vec<Vec<u8>> = link.seen.iter().map(|s| s.transmit.payload.clone()).collect();
+    let mut rng = rng::Rng::new(99);
+    let source = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 99), 5353));
+    for round in 0..10_000u32 {
+        let mut payload = valid[(round as usize) % valid.len()].clone();
+        match round % 4 {
+            0 => {
+                let i = rng.range(0, payload.len() as u64 - 1) as usize;
+                payload[i] = rng.next_u64() as u8;
+            }
+            1 => payload.truncate(rng.range(0, payload.len() as u64) as usize),
+            2 => payload = (0..rng.range(0, 600)).map(|_| rng.next_u64() as u8).collect(),
+            _ => {
+                // Compression pointers aimed at themselves and at each other.
+                payload.extend_from_slice(&[0xc0, 0x0c, 0xc0, (payload.len() as u8).wrapping_sub(2)]);
+                let i = rng.range(12, payload.len() as u64 - 1) as usize;
+                payload[i] = 0xc0;
+            }
+        }
+        link.cores[0].handle_datagram(link.now, Datagram { ifindex: IF, source, multicast: true, payload });
+        link.cores[0].handle_timeout(link.now);
+        while link.cores[0].poll_transmit().is_some() {}
+        while link.cores[0].poll_event().is_some() {}
+    }
+    // A flood of distinct valid records stays within the cache bound.
+    for i in 0..5000u32 {
+        let mut flood = new_response(0);
+        let target = name(&format!("f{i}._test._tcp.local."));
+        flood.answers.push(make_record(name("_test._tcp.local."), 4500, RData::PTR(PTR(target)), false));
+        let payload = flood.to_vec().unwrap();
+        link.cores[0].handle_datagram(link.now, Datagram { ifindex: IF, source, multicast: true, payload });
+        while link.cores[0].poll_event().is_some() {}
+    }
+    let cached: usize = link.cores[0].interfaces.values().map(|i| i.cache.len()).sum();
+    assert!(cached <= constants::CACHE_MAX_RECORDS_PER_INTERFACE, "cache holds {cached}");
+}
