@@ -8,6 +8,9 @@
 //! - Refresh points at 80, 85, 90 and 95 % of the TTL (plus up to 2 %) are
 //!   kept per record; the querier asks again at those points when someone
 //!   still wants the record (§5.2).
+//! - Passive observation of failures (§10.5): when other hosts ask twice for
+//!   a cached record (not listing it as a known answer) and nobody answers
+//!   within ten seconds, the record is flushed; any answer resets this.
 //! - The cache holds a bounded number of records; past it, the record
 //!   closest to expiry is dropped first.
 
@@ -30,6 +33,9 @@ pub(crate) struct Entry {
     pub expires: Instant,
     /// Refresh points not reached yet, earliest first.
     refresh: Vec<Instant>,
+    /// Queries from others this record should have answered, since it was
+    /// last received (§10.5).
+    unanswered_queries: u8,
 }
 
 impl Entry {
@@ -72,9 +78,10 @@ impl Cache {
             entry.received = now;
             entry.expires = expires;
             entry.refresh = refresh;
+            entry.unanswered_queries = 0;
             return Some(Inserted::Refreshed);
         }
-        list.push(Entry { record: record.clone(), rdata, received: now, expires, refresh });
+        list.push(Entry { record: record.clone(), rdata, received: now, expires, refresh, unanswered_queries: 0 });
         self.len += 1;
         Some(Inserted::New)
     }
@@ -120,6 +127,23 @@ impl Cache {
         if let Some(entry) = self.entries.get_mut(&key).and_then(|l| l.iter_mut().find(|e| e.rdata == rdata)) {
             entry.expires = entry.expires.min(now + GOODBYE_DELAY);
             entry.refresh.clear();
+        }
+    }
+
+    /// Another host asked a question these records answer, without listing
+    /// them as known (RFC 6762 §10.5).
+    pub fn note_unanswered_query(&mut self, now: Instant, name: &Name, rtype: RecordType, known: &[Vec<u8>]) {
+        let key_name = name_key(name);
+        for ((entry_name, entry_type), list) in self.entries.iter_mut() {
+            if *entry_name != key_name || (rtype != RecordType::ANY && *entry_type != u16::from(rtype)) {
+                continue;
+            }
+            for entry in list.iter_mut().filter(|e| !known.contains(&e.rdata)) {
+                entry.unanswered_queries = entry.unanswered_queries.saturating_add(1);
+                if entry.unanswered_queries >= POOF_QUERY_COUNT {
+                    entry.expires = entry.expires.min(now + POOF_TIMEOUT);
+                }
+            }
         }
     }
 
@@ -171,6 +195,7 @@ impl Cache {
     }
 
     /// How many records are cached.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.len
     }
@@ -181,6 +206,24 @@ impl Cache {
 }
 
 impl Core {
+    /// A query from another host on `ifindex`: counts against the cached
+    /// records it should draw an answer for (passive failure observation).
+    pub(crate) fn observe_query(&mut self, now: Instant, ifindex: IfIndex, message: &Message) {
+        if message.metadata.truncation {
+            return; // its known answers continue in other packets
+        }
+        let Some(interface) = self.interfaces.get_mut(&ifindex) else { return };
+        for question in &message.queries {
+            let known: Vec<Vec<u8>> = message
+                .answers
+                .iter()
+                .filter(|r| r.name == *question.name())
+                .map(|r| rdata_bytes(&r.data))
+                .collect();
+            interface.cache.note_unanswered_query(now, question.name(), question.query_type(), &known);
+        }
+    }
+
     /// Stores the records of a response received on `ifindex`.
     pub(crate) fn cache_response(&mut self, now: Instant, ifindex: IfIndex, message: &Message) {
         let mut changes = Vec::new();

@@ -70,6 +70,12 @@ pub const MAX_PACKET_PAYLOAD: usize = 1452;
 /// RFC 6762 §17: no mDNS packet may exceed 9000 bytes including headers.
 pub const ABSOLUTE_MAX_PAYLOAD: usize = 9000 - 48;
 
+/// RFC 6762 §10.5: after two queries from others that a cached record
+/// should have answered ...
+pub const POOF_QUERY_COUNT: u8 = 2;
+/// ... and no answer for ten seconds, the record is flushed.
+pub const POOF_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Bound on cached records per interface, so a hostile host cannot grow our memory.
 pub const CACHE_MAX_RECORDS_PER_INTERFACE: usize = 4096;
 /// How long a packet we sent is remembered to recognise it when it comes back.

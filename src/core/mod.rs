@@ -312,9 +312,17 @@ impl Core {
         if message.metadata.op_code != OpCode::Query || message.metadata.response_code != ResponseCode::NoError {
             return;
         }
-        let from_self = self.was_sent_by_us(now, &datagram.payload);
+        // Ours: bytes we sent lately, from one of this machine's addresses
+        // (another host may send the very same bytes, e.g. the same query).
+        let from_self = self.is_own_address(datagram.source.ip()) && self.was_sent_by_us(now, &datagram.payload);
         match message.metadata.message_type {
-            MessageType::Query => self.handle_query(now, &datagram, &message, from_self),
+            MessageType::Query => {
+                if !from_self {
+                    self.observe_query(now, datagram.ifindex, &message);
+                    self.suppress_duplicate_questions(now, datagram.ifindex, &message);
+                }
+                self.handle_query(now, &datagram, &message, from_self)
+            }
             MessageType::Response => {
                 // RFC 6762 §6: responses from a port other than 5353 are ignored;
                 // RFC 6762 §6, §11: so are unicast responses (we never ask for them).

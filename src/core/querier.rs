@@ -7,6 +7,9 @@
 //! - When a cached record that someone wants reaches a refresh point, its
 //!   own question is asked on its interface.
 //! - A new interface restarts every question there.
+//! - Duplicate question suppression (§7.3): when another host asks the same
+//!   question (without the unicast-response bit) shortly before we would,
+//!   listing no known answer we would not list, our query counts as sent.
 //!
 //! Queries go out without the unicast-response bit: other processes on this
 //! host may share port 5353, and a unicast reply reaches only one of them.
@@ -137,6 +140,41 @@ impl Core {
             let q = &mut self.querier.questions[i];
             q.next = now + q.interval;
             q.interval = (q.interval * 2).min(QUERY_MAX_INTERVAL);
+        }
+    }
+
+    /// RFC 6762 §7.3: another host's query asks what we were about to ask.
+    pub(crate) fn suppress_duplicate_questions(&mut self, now: Instant, ifindex: IfIndex, message: &hickory_proto::op::Message) {
+        if message.metadata.truncation || !message.authorities.is_empty() {
+            return; // continued elsewhere, or a probe
+        }
+        let single_interface = self.interfaces.len() == 1;
+        for i in 0..self.querier.questions.len() {
+            let q = &self.querier.questions[i];
+            let applies = q.only == ifindex || (q.only == 0 && single_interface);
+            let soon = q.next.saturating_duration_since(now) <= QUERY_FIRST_INTERVAL;
+            let asked = message
+                .queries
+                .iter()
+                .any(|m| !m.mdns_unicast_response() && m.name() == &q.name && m.query_type() == q.rtype);
+            if !applies || !soon || !asked {
+                continue;
+            }
+            let ours: Vec<crate::wire::message::RecordKey> = self
+                .known_answers(now, ifindex, &q.name, q.rtype)
+                .iter()
+                .map(crate::wire::message::RecordKey::of)
+                .collect();
+            let theirs_within_ours = message
+                .answers
+                .iter()
+                .filter(|r| r.name == q.name)
+                .all(|r| ours.contains(&crate::wire::message::RecordKey::of(r)));
+            if theirs_within_ours {
+                let q = &mut self.querier.questions[i];
+                q.next = now + q.interval;
+                q.interval = (q.interval * 2).min(QUERY_MAX_INTERVAL);
+            }
         }
     }
 

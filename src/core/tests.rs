@@ -755,3 +755,63 @@ fn hostile_and_mangled_packets_never_panic_and_never_grow_the_cache_without_boun
     let cached: usize = link.cores[0].interfaces.values().map(|i| i.cache.len()).sum();
     assert!(cached <= constants::CACHE_MAX_RECORDS_PER_INTERFACE, "cache holds {cached}");
 }
+
+#[test]
+fn two_unanswered_queries_from_others_flush_a_cached_record_after_ten_seconds() {
+    for answered in [false, true] {
+        let mut link = Link::new(&["alpha"]);
+        link.run_for(Duration::from_secs(3));
+        let browse = link.cores[0].browse(link.now, browse_spec());
+        let ptr = make_record(name("_test._tcp.local."), 4500, RData::PTR(PTR(name("Gone._test._tcp.local."))), false);
+        let mut announce = new_response(0);
+        announce.answers.push(ptr.clone());
+        link.inject(0, &announce, 5353, true);
+        link.run_for(Duration::from_secs(70)); // our own queries settle into long intervals
+        let other = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 98), 5353));
+        let mut query = new_query();
+        query.queries.push(Query::query(name("_test._tcp.local."), RecordType::PTR));
+        link.inject_from(0, &query, other, true);
+        link.run_for(Duration::from_secs(1));
+        link.inject_from(0, &query, other, true);
+        let second = link.elapsed();
+        if answered {
+            link.run_for(Duration::from_secs(5));
+            link.inject(0, &announce, 5353, true);
+        }
+        link.run_for(Duration::from_secs(12));
+        let removed: Vec<Duration> = link
+            .events
+            .iter()
+            .filter(|(_, _, e)| matches!(e, Event::Browse { add: false, handle, .. } if *handle == browse))
+            .map(|(t, _, _)| *t - second)
+            .collect();
+        if answered {
+            assert!(removed.is_empty(), "an answer keeps the record: {removed:?}");
+        } else {
+            assert_eq!(removed, vec![Duration::from_secs(10)], "flushed ten seconds after the second unanswered query");
+        }
+    }
+}
+
+#[test]
+fn another_hosts_identical_question_counts_as_ours() {
+    let mut link = Link::new(&["alpha"]);
+    link.run_for(Duration::from_secs(3));
+    let start = link.elapsed();
+    link.cores[0].browse(link.now, browse_spec());
+    link.run_for(Duration::from_millis(900)); // the first query is out; the next is due at ~1.02-1.12 s
+    let other = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 98), 5353));
+    let mut query = new_query();
+    query.queries.push(Query::query(name("_test._tcp.local."), RecordType::PTR));
+    link.inject_from(0, &query, other, true);
+    let heard = link.elapsed();
+    link.run_for(Duration::from_secs(5));
+    let ours: Vec<Duration> = link
+        .packets_from(0)
+        .into_iter()
+        .filter(|s| s.at >= start && !is_response(&s.message) && s.message.queries.iter().any(|q| q.name() == &name("_test._tcp.local.")))
+        .map(|s| s.at)
+        .collect();
+    assert_eq!(ours.len(), 2, "first query, then one after the suppressed slot: {ours:?}");
+    assert_eq!(ours[1] - heard, Duration::from_secs(2), "the next query follows the other host's as if it were ours");
+}
