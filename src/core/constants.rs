@@ -39,6 +39,10 @@ pub const LEGACY_MAX_TTL: u32 = 10;
 /// RFC 6762 §6: shared answers wait a random 20-120 ms.
 pub const SHARED_ANSWER_DELAY_MIN_MS: u64 = 20;
 pub const SHARED_ANSWER_DELAY_MAX_MS: u64 = 120;
+/// RFC 6762 §7.2: a query with the TC bit is answered 400-500 ms after its
+/// last packet, once its known answers have all arrived.
+pub const TRUNCATED_QUERY_WAIT_MIN_MS: u64 = 400;
+pub const TRUNCATED_QUERY_WAIT_MAX_MS: u64 = 500;
 /// RFC 6762 §6: a record is multicast on an interface at most once a second ...
 pub const MULTICAST_RATE_LIMIT: Duration = Duration::from_secs(1);
 /// ... except to defend against a probe, which only needs 250 ms since the last one.

@@ -375,7 +375,11 @@ impl Core {
     /// Queues `message` for `ifindex`, split to fit, and remembers it so its
     /// echo (multicast loopback) is recognised as ours.
     pub(crate) fn send(&mut self, now: Instant, ifindex: IfIndex, destination: SocketAddr, message: Message) {
-        for payload in message::encode_split(message, MAX_PACKET_PAYLOAD) {
+        let packets = match message.metadata.message_type {
+            MessageType::Query => message::encode_query_split(message, MAX_PACKET_PAYLOAD),
+            MessageType::Response => message::encode_split(message, MAX_PACKET_PAYLOAD),
+        };
+        for payload in packets {
             self.sent.push_back((now, payload_hash(&payload)));
             if self.sent.len() > SENT_PACKET_MEMORY_MAX {
                 self.sent.pop_front();

@@ -15,6 +15,9 @@
 //! - A query from a port other than 5353 is a legacy query: answered at once
 //!   by unicast, with its ID and question, TTLs of at most ten seconds and no
 //!   cache-flush bit (§6.7).
+//! - A query with the TC bit continues in packets without questions from
+//!   the same source: it is answered 400-500 ms after its last packet, with
+//!   the known answers of all of them (§7.2).
 //! - Unicast replies go only to sources on the interface's link: a legacy
 //!   or unicast-addressed query from off link is ignored (no amplification),
 //!   and a unicast-response question from off link is answered by multicast
@@ -44,11 +47,25 @@ struct Pending {
     answers: Vec<Record>,
 }
 
+/// A query whose known answers continue in further packets (§7.2).
+#[derive(Debug)]
+struct Truncated {
+    datagram: Datagram,
+    message: Message,
+    due: Instant,
+}
+
+/// Bound on truncated queries waiting for their continuation packets.
+const MAX_TRUNCATED_QUERIES: usize = 64;
+/// Bound on the known answers gathered for one of them.
+const MAX_GATHERED_KNOWN_ANSWERS: usize = 2048;
+
 #[derive(Debug, Default)]
 pub(crate) struct Responder {
     last_multicast: HashMap<(IfIndex, RecordKey), Instant>,
     seen_from_others: HashMap<(IfIndex, RecordKey), (Instant, u32)>,
     pending: Vec<Pending>,
+    truncated: Vec<Truncated>,
 }
 
 impl Responder {
@@ -56,6 +73,7 @@ impl Responder {
         self.last_multicast.retain(|(i, _), _| *i != ifindex);
         self.seen_from_others.retain(|(i, _), _| *i != ifindex);
         self.pending.retain(|p| p.ifindex != ifindex);
+        self.truncated.retain(|t| t.datagram.ifindex != ifindex);
     }
 }
 
@@ -117,6 +135,30 @@ impl Core {
     }
 
     pub(crate) fn handle_query(&mut self, now: Instant, datagram: &Datagram, message: &Message, from_self: bool) {
+        let same_source = |t: &Truncated| t.datagram.ifindex == datagram.ifindex && t.datagram.source == datagram.source;
+        if message.queries.is_empty() {
+            // A continuation of a truncated query: more known answers.
+            if let Some(t) = self.responder.truncated.iter_mut().find(|t| same_source(t)) {
+                let room = MAX_GATHERED_KNOWN_ANSWERS.saturating_sub(t.message.answers.len());
+                t.message.answers.extend(message.answers.iter().take(room).cloned());
+                t.due = now + self.rng.millis(TRUNCATED_QUERY_WAIT_MIN_MS, TRUNCATED_QUERY_WAIT_MAX_MS);
+            }
+            return;
+        }
+        if message.metadata.truncation && self.responder.truncated.len() < MAX_TRUNCATED_QUERIES {
+            self.responder.truncated.retain(|t| !same_source(t));
+            let due = now + self.rng.millis(TRUNCATED_QUERY_WAIT_MIN_MS, TRUNCATED_QUERY_WAIT_MAX_MS);
+            let mut message = message.clone();
+            message.metadata.truncation = false;
+            self.responder.truncated.push(Truncated { datagram: datagram.clone(), message, due });
+            return;
+        }
+        self.answer_query(now, datagram, message, from_self, true);
+    }
+
+    /// Answers a complete query; `delay_shared` false when the query already
+    /// waited (a truncated one).
+    fn answer_query(&mut self, now: Instant, datagram: &Datagram, message: &Message, from_self: bool, delay_shared: bool) {
         let ifindex = datagram.ifindex;
         let is_probe = !message.authorities.is_empty();
         if is_probe && !from_self {
@@ -168,7 +210,7 @@ impl Core {
         if multicast.is_empty() {
             return;
         }
-        if is_probe || (message.queries.len() == 1 && all_unique) {
+        if is_probe || !delay_shared || (message.queries.len() == 1 && all_unique) {
             self.send_multicast_answers(now, ifindex, now, multicast, is_probe);
             return;
         }
@@ -274,6 +316,12 @@ impl Core {
     }
 
     pub(crate) fn responder_timeout(&mut self, now: Instant) {
+        let (complete, waiting): (Vec<Truncated>, Vec<Truncated>) =
+            std::mem::take(&mut self.responder.truncated).into_iter().partition(|t| t.due <= now);
+        self.responder.truncated = waiting;
+        for t in complete {
+            self.answer_query(now, &t.datagram, &t.message, false, false);
+        }
         let (due, later): (Vec<Pending>, Vec<Pending>) =
             std::mem::take(&mut self.responder.pending).into_iter().partition(|p| p.due <= now);
         self.responder.pending = later;
@@ -283,7 +331,7 @@ impl Core {
     }
 
     pub(crate) fn responder_deadline(&self) -> Option<Instant> {
-        self.responder.pending.iter().map(|p| p.due).min()
+        self.responder.pending.iter().map(|p| p.due).chain(self.responder.truncated.iter().map(|t| t.due)).min()
     }
 }
 

@@ -815,3 +815,68 @@ fn another_hosts_identical_question_counts_as_ours() {
     assert_eq!(ours.len(), 2, "first query, then one after the suppressed slot: {ours:?}");
     assert_eq!(ours[1] - heard, Duration::from_secs(2), "the next query follows the other host's as if it were ours");
 }
+
+#[test]
+fn known_answers_that_do_not_fit_continue_in_truncated_packets() {
+    let mut link = Link::new(&["alpha"]);
+    link.run_for(Duration::from_secs(3));
+    let mut announce = new_response(0);
+    for i in 0..150 {
+        let target = name(&format!("a-rather-long-instance-name-number-{i:03}._test._tcp.local."));
+        announce.answers.push(make_record(name("_test._tcp.local."), 4500, RData::PTR(PTR(target)), false));
+    }
+    for chunk in announce.answers.chunks(20) {
+        let mut part = new_response(0);
+        part.answers = chunk.to_vec();
+        link.inject(0, &part, 5353, true);
+    }
+    let start = link.elapsed();
+    link.cores[0].browse(link.now, browse_spec());
+    link.run_for(Duration::from_millis(200));
+    let burst: Vec<&Seen> = link.packets_from(0).into_iter().filter(|s| s.at > start && !is_response(&s.message)).collect();
+    assert!(burst.len() >= 3, "{} packets", burst.len());
+    assert_eq!(burst[0].message.queries.len(), 1);
+    assert!(burst[1..].iter().all(|s| s.message.queries.is_empty()), "continuations carry no question");
+    let last = burst.len() - 1;
+    for (i, s) in burst.iter().enumerate() {
+        assert_eq!(s.message.metadata.truncation, i != last, "TC on all but the last");
+        assert!(s.transmit.payload.len() <= constants::MAX_PACKET_PAYLOAD);
+        assert_eq!(s.at, burst[0].at, "sent back to back");
+    }
+    let listed: usize = burst.iter().map(|s| s.message.answers.len()).sum();
+    assert_eq!(listed, 150, "every known answer listed once");
+}
+
+#[test]
+fn a_truncated_query_is_answered_after_its_continuations_with_all_known_answers() {
+    for listed_in_continuation in [true, false] {
+        let mut link = Link::new(&["alpha"]);
+        link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+        link.run_for(Duration::from_secs(10));
+        let before = link.seen.len();
+        let mut first = new_query();
+        first.metadata.truncation = true;
+        first.queries.push(Query::query(name("_test._tcp.local."), RecordType::PTR));
+        first.answers.push(make_record(name("_test._tcp.local."), 4500, RData::PTR(PTR(name("Other._test._tcp.local."))), false));
+        link.inject(0, &first, 5353, true);
+        link.run_for(Duration::from_millis(100));
+        let mut second = new_query();
+        if listed_in_continuation {
+            second.answers.push(make_record(name("_test._tcp.local."), 4500, RData::PTR(PTR(name("Svc._test._tcp.local."))), false));
+        } else {
+            second.answers.push(make_record(name("_test._tcp.local."), 4500, RData::PTR(PTR(name("Third._test._tcp.local."))), false));
+        }
+        link.inject(0, &second, 5353, true);
+        let last_packet = link.elapsed();
+        link.run_for(Duration::from_secs(1));
+        let answers: Vec<&Seen> =
+            link.seen[before..].iter().filter(|s| has_record(&s.message, "_test._tcp.local.", RecordType::PTR)).collect();
+        if listed_in_continuation {
+            assert!(answers.is_empty(), "known answer in the continuation suppresses ours");
+        } else {
+            assert_eq!(answers.len(), 1);
+            let waited = ms(answers[0].at - last_packet);
+            assert!((400..=500).contains(&waited), "answered {waited} ms after the last packet");
+        }
+    }
+}

@@ -79,6 +79,40 @@ pub fn make_record(name: Name, ttl: u32, rdata: RData, cache_flush: bool) -> Rec
     record
 }
 
+/// Encodes a query whose known answers may not fit in one packet (RFC 6762
+/// §7.2): the first packet carries the questions and as many known answers
+/// as fit; the rest follow in packets without questions; every packet but
+/// the last has the TC bit set.
+pub fn encode_query_split(message: Message, limit: usize) -> Vec<Vec<u8>> {
+    if encode(&message).is_some_and(|b| b.len() <= limit) {
+        return encode(&message).into_iter().collect();
+    }
+    let mut known = message.answers.clone().into_iter().peekable();
+    let mut packets: Vec<Message> = Vec::new();
+    let mut current = message;
+    current.answers.clear();
+    loop {
+        // Fill the current packet with known answers while they fit.
+        while let Some(record) = known.peek() {
+            current.answers.push(record.clone());
+            if encode(&current).is_some_and(|b| b.len() <= limit) || current.answers.len() == 1 {
+                known.next();
+            } else {
+                current.answers.pop();
+                break;
+            }
+        }
+        let done = known.peek().is_none();
+        current.metadata.truncation = !done;
+        packets.push(current);
+        if done {
+            break;
+        }
+        current = new_query();
+    }
+    packets.iter().filter_map(encode).collect()
+}
+
 /// Encodes `message`, moving answer records that do not fit in `limit`
 /// bytes into further messages (RFC 6762 §17). Questions, authority and
 /// additional records stay with the first message; additional records that
