@@ -12,7 +12,10 @@
 
 use std::time::Instant;
 
+use hickory_proto::rr::Record;
+
 use super::records::{GroupId, Phase};
+use crate::wire::message::RecordKey;
 use super::{Core, IfIndex};
 use crate::wire::message::new_response;
 
@@ -44,6 +47,44 @@ impl Core {
         }
     }
 
+    /// `records` as goodbyes (TTL 0) on `ifindex`, less those another of
+    /// our groups still publishes there (two services of one type share
+    /// the service-type enumeration PTR).
+    fn send_goodbye_records(&mut self, now: Instant, id: GroupId, ifindex: IfIndex, records: Vec<Record>) {
+        let addresses = self.published(ifindex);
+        let kept: Vec<RecordKey> = self
+            .groups
+            .ids()
+            .into_iter()
+            .filter(|other| *other != id && self.groups.get(*other).is_some_and(|g| g.answers_on(ifindex)))
+            .flat_map(|other| self.groups.all_records(other, &addresses))
+            .map(|r| RecordKey::of(&r))
+            .collect();
+        let mut message = new_response(0);
+        message.answers = records
+            .into_iter()
+            .filter(|r| !kept.contains(&RecordKey::of(r)))
+            .map(|mut r| {
+                r.ttl = 0;
+                r
+            })
+            .collect();
+        if !message.answers.is_empty() {
+            self.send_multicast(now, ifindex, message);
+        }
+    }
+
+    /// Goodbyes for a service's shared records (PTRs) on every interface,
+    /// before it takes a new name.
+    pub(crate) fn send_shared_goodbyes(&mut self, now: Instant, handle: super::Handle) {
+        let interfaces: Vec<IfIndex> = self.interfaces.keys().copied().collect();
+        for ifindex in interfaces {
+            let Some(service) = self.groups.services.get(&handle) else { return };
+            let records = self.groups.service_shared_records(service);
+            self.send_goodbye_records(now, GroupId::Service(handle), ifindex, records);
+        }
+    }
+
     /// Sends the group's records with TTL 0 wherever they were answered.
     pub(crate) fn send_goodbyes(&mut self, now: Instant, id: GroupId) {
         if id == GroupId::Host {
@@ -53,19 +94,8 @@ impl Core {
         let interfaces: Vec<IfIndex> = group.presences.iter().filter(|(_, p)| p.answers()).map(|(i, _)| *i).collect();
         for ifindex in interfaces {
             let addresses = self.published(ifindex);
-            let mut message = new_response(0);
-            message.answers = self
-                .groups
-                .all_records(id, &addresses)
-                .into_iter()
-                .map(|mut r| {
-                    r.ttl = 0;
-                    r
-                })
-                .collect();
-            if !message.answers.is_empty() {
-                self.send_multicast(now, ifindex, message);
-            }
+            let records = self.groups.all_records(id, &addresses);
+            self.send_goodbye_records(now, id, ifindex, records);
         }
     }
 }

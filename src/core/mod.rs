@@ -338,6 +338,7 @@ impl Core {
         if !from_self {
             self.check_conflicts(now, datagram.ifindex, message);
             self.note_duplicate_answers(now, datagram.ifindex, message);
+            self.defend_understated_records(now, datagram.ifindex, message);
         }
         self.cache_response(now, datagram.ifindex, message);
     }

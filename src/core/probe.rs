@@ -200,12 +200,18 @@ impl Core {
                     self.emit(Event::NameConflict { handle });
                     return;
                 }
+                if service.group.announced {
+                    // BCT II.16 / RFC 6762 §10.1: the old name's PTRs go away.
+                    self.send_shared_goodbyes(now, handle);
+                }
+                let Some(service) = self.groups.services.get_mut(&handle) else { return };
                 let renamed = next_instance_name(&service.spec.instance);
                 match instance_name(&renamed, &service.spec.service_type) {
                     Some(name) => {
                         service.spec.instance = renamed;
                         service.group.name = name;
                         service.group.reported = false;
+                        service.group.announced = false;
                         self.start_probing(now, id, None);
                     }
                     None => {

@@ -90,6 +90,9 @@ pub(crate) struct Group {
     pub conflicts: VecDeque<Instant>,
     /// Whether `Registered` was reported for the current name.
     pub reported: bool,
+    /// Whether records under the current name were announced somewhere
+    /// (a rename then owes goodbyes for the old shared records).
+    pub announced: bool,
     /// Only this interface, or 0 for all.
     pub only: IfIndex,
     /// Set when the name was lost and may not be renamed: the group is silent.
@@ -98,7 +101,7 @@ pub(crate) struct Group {
 
 impl Group {
     fn new(name: Name, only: IfIndex) -> Group {
-        Group { name, presences: BTreeMap::new(), conflicts: VecDeque::new(), reported: false, only, failed: false }
+        Group { name, presences: BTreeMap::new(), conflicts: VecDeque::new(), reported: false, announced: false, only, failed: false }
     }
 
     pub fn applies_to(&self, ifindex: IfIndex) -> bool {
@@ -346,6 +349,9 @@ impl Core {
             }
             Phase::Announcing { sent } => {
                 self.send_announcement(now, id, ifindex);
+                if let Some(group) = self.groups.get_mut(id) {
+                    group.announced = true;
+                }
                 let sent = sent + 1;
                 if sent >= ANNOUNCE_COUNT {
                     self.set_presence(id, ifindex, Phase::Established, None);

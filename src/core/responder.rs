@@ -18,6 +18,10 @@
 //! - A query with the TC bit continues in packets without questions from
 //!   the same source: it is answered 400-500 ms after its last packet, with
 //!   the known answers of all of them (§7.2).
+//! - Another host giving one of our records with less than half our TTL
+//!   (a goodbye included, e.g. avahi-daemon on this host going away while
+//!   we still publish the same host records) makes us multicast it again
+//!   with the full TTL, so that caches keep it (§6.6).
 //! - Unicast replies go only to sources on the interface's link: a legacy
 //!   or unicast-addressed query from off link is ignored (no amplification),
 //!   and a unicast-response question from off link is answered by multicast
@@ -293,6 +297,26 @@ impl Core {
         present.dedup();
         let ttl = ours.iter().filter(|r| r.name == *qname).map(|r| r.ttl).min().unwrap_or(HOST_RECORD_TTL);
         Some(super::host::nsec_record(qname, &present, ttl))
+    }
+
+    /// RFC 6762 §6.6: our records given by another host with a TTL below
+    /// half of ours are multicast again (within the one-second limit).
+    pub(crate) fn defend_understated_records(&mut self, now: Instant, ifindex: IfIndex, message: &Message) {
+        let addresses = self.published(ifindex);
+        let ours = self.answerable_records(ifindex, &addresses);
+        let keys: Vec<RecordKey> = message
+            .answers
+            .iter()
+            .chain(message.additionals.iter())
+            .filter(|r| r.record_type() != RecordType::OPT)
+            .map(|r| (RecordKey::of(r), r.ttl))
+            .filter_map(|(key, ttl)| ours.iter().find(|o| RecordKey::of(o) == key && ttl < o.ttl / 2).map(|_| key))
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
+        let records: Vec<Record> = ours.into_iter().filter(|o| keys.contains(&RecordKey::of(o))).collect();
+        self.send_multicast_answers(now, ifindex, now, records, false);
     }
 
     /// Remembers when each answer was multicast, for the rate limit.

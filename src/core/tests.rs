@@ -880,3 +880,61 @@ fn a_truncated_query_is_answered_after_its_continuations_with_all_known_answers(
         }
     }
 }
+
+#[test]
+fn our_records_understated_by_another_host_are_announced_again() {
+    let mut link = Link::new(&["alpha"]);
+    link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    link.run_for(Duration::from_secs(10));
+    // Another host (say avahi-daemon on this machine, exiting) says goodbye
+    // to records we publish too: we multicast them again with the full TTL.
+    for (record, full_ttl) in [
+        (make_record(name("Svc._test._tcp.local."), 10, RData::SRV(SRV::new(0, 0, 8080, name("alpha.local."))), true), 120),
+        (make_record(name("alpha.local."), 0, RData::A(Ipv4Addr::new(192, 0, 2, 11).into()), true), 120),
+    ] {
+        link.run_for(Duration::from_secs(2));
+        let before = link.seen.len();
+        let mut message = new_response(0);
+        message.answers.push(record.clone());
+        link.inject(0, &message, 5353, true);
+        let again = link.seen[before..].iter().find(|s| is_response(&s.message)).expect("announced again");
+        let key = crate::wire::message::RecordKey::of(&record);
+        let ours = again.message.answers.iter().find(|r| crate::wire::message::RecordKey::of(r) == key).expect("the same record");
+        assert_eq!(ours.ttl, full_ttl);
+    }
+    // Our own TTL, or more than half of it, is left alone.
+    link.run_for(Duration::from_secs(2));
+    let before = link.seen.len();
+    let mut fine = new_response(0);
+    fine.answers.push(make_record(name("Svc._test._tcp.local."), 100, RData::SRV(SRV::new(0, 0, 8080, name("alpha.local."))), true));
+    link.inject(0, &fine, 5353, true);
+    assert!(link.seen[before..].iter().all(|s| !is_response(&s.message)));
+}
+
+#[test]
+fn goodbyes_keep_what_other_registrations_still_publish_and_renames_withdraw_old_ptrs() {
+    let mut link = Link::new(&["alpha"]);
+    let first = link.cores[0].register(link.now, spec("One", 1001)).unwrap();
+    link.cores[0].register(link.now, spec("Two", 1002)).unwrap();
+    link.run_for(Duration::from_secs(10));
+    let before = link.seen.len();
+    link.cores[0].cancel(link.now, first).unwrap();
+    link.settle();
+    let goodbye = &link.seen[before..].iter().find(|s| is_response(&s.message)).expect("goodbye").message;
+    assert!(has_record(goodbye, "_test._tcp.local.", RecordType::PTR), "the instance PTR goes");
+    assert!(!has_record(goodbye, "_services._dns-sd._udp.local.", RecordType::PTR), "the type is still offered by Two");
+
+    // A name lost after it was announced: goodbye for the old PTR, then the new name.
+    let mut rival = new_response(0);
+    rival.answers.push(make_record(name("Two._test._tcp.local."), 120, RData::SRV(SRV::new(0, 0, 9, name("rival.local."))), true));
+    link.inject(0, &rival, 5353, true);
+    link.run_for(Duration::from_millis(300));
+    let before = link.seen.len();
+    link.inject(0, &rival, 5353, true);
+    link.run_for(Duration::from_secs(3));
+    let old_ptr_gone = link.seen[before..].iter().any(|s| {
+        s.message.answers.iter().any(|r| r.ttl == 0 && r.data == RData::PTR(PTR(name("Two._test._tcp.local."))))
+    });
+    assert!(old_ptr_gone, "PTR goodbye for the old name");
+    assert!(link.events_of(0).iter().any(|e| matches!(e, Event::Registered { name, .. } if name == b"Two (2)")));
+}
