@@ -128,30 +128,48 @@ pub struct RecordAnswer {
     pub interface: IfIndex,
 }
 
+/// One address of a host name, found (`add`) or gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressEvent {
+    pub add: bool,
+    /// The host name, e.g. `printer.local.`.
+    pub hostname: String,
+    pub address: std::net::IpAddr,
+    pub ttl: u32,
+    pub interface: IfIndex,
+}
+
 /// A live handle: dropping it ends what it stands for.
 pub struct Active {
     engine: Engine,
-    handle: Handle,
+    handles: Vec<Handle>,
     /// Registrations wait for their goodbyes to be sent when dropped.
     wait_on_drop: bool,
 }
 
 impl Active {
+    fn new(engine: &Engine, handles: Vec<Handle>, wait_on_drop: bool) -> Active {
+        Active { engine: engine.clone(), handles, wait_on_drop }
+    }
+
     /// Replaces the TXT record of a registration (announced again at once).
     pub fn update_txt(&self, txt: &[u8]) -> Result<(), ApiError> {
-        Ok(self.engine.update_txt(self.handle, crate::wire::txt::for_wire(txt))?)
+        let handle = *self.handles.first().ok_or(ApiError::BadParam("no registration"))?;
+        Ok(self.engine.update_txt(handle, crate::wire::txt::for_wire(txt))?)
     }
 }
 
 impl Drop for Active {
     fn drop(&mut self) {
-        self.engine.cancel(self.handle, self.wait_on_drop);
+        for handle in &self.handles {
+            self.engine.cancel(*handle, self.wait_on_drop);
+        }
     }
 }
 
 impl std::fmt::Debug for Active {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Active({:?})", self.handle)
+        write!(f, "Active({:?})", self.handles)
     }
 }
 
@@ -217,7 +235,7 @@ impl Engine {
                 _ => {}
             }),
         )?;
-        Ok(Active { engine: self.clone(), handle, wait_on_drop: true })
+        Ok(Active::new(self, vec![handle], true))
     }
 
     /// Browses for instances of a service type (at most one subtype).
@@ -252,7 +270,7 @@ impl Engine {
                 }
             }),
         )?;
-        Ok(Active { engine: self.clone(), handle, wait_on_drop: false })
+        Ok(Active::new(self, vec![handle], false))
     }
 
     /// Resolves an instance to its host, port and TXT record.
@@ -282,7 +300,7 @@ impl Engine {
                 }
             }),
         )?;
-        Ok(Active { engine: self.clone(), handle, wait_on_drop: false })
+        Ok(Active::new(self, vec![handle], false))
     }
 
     /// Asks for records of any type for a name (e.g. the A records of `host.local.`).
@@ -310,6 +328,44 @@ impl Engine {
                 }
             }),
         )?;
-        Ok(Active { engine: self.clone(), handle, wait_on_drop: false })
+        Ok(Active::new(self, vec![handle], false))
+    }
+
+    /// Looks up the IPv4 and IPv6 addresses of a host name (e.g. the target
+    /// a resolve gave), reporting each address as it is found or goes away.
+    pub fn lookup_addresses(
+        &self,
+        hostname: &str,
+        interface: IfIndex,
+        on_event: impl FnMut(AddressEvent) + Send + 'static,
+    ) -> Result<Active, ApiError> {
+        let name: Name = service_name::parse_escaped_name(hostname)?;
+        let shared = std::sync::Arc::new(std::sync::Mutex::new(on_event));
+        let mut handles = Vec::new();
+        for rtype in [1u16, 28] {
+            let shared = shared.clone();
+            let handle = self.query(
+                QuerySpec { name: name.clone(), rtype, ifindex: interface },
+                Box::new(move |event| {
+                    let Event::Record { add, name, rdata, ttl, ifindex, .. } = event else { return };
+                    let address = match rdata.len() {
+                        4 => std::net::IpAddr::from(<[u8; 4]>::try_from(rdata.as_slice()).expect("four bytes")),
+                        16 => std::net::IpAddr::from(<[u8; 16]>::try_from(rdata.as_slice()).expect("sixteen bytes")),
+                        _ => return,
+                    };
+                    if let Ok(mut f) = shared.lock() {
+                        f(AddressEvent { add, hostname: service_name::name_to_escaped_string(&name), address, ttl, interface: ifindex });
+                    }
+                }),
+            );
+            match handle {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    drop(Active::new(self, handles, false));
+                    return Err(e.into());
+                }
+            }
+        }
+        Ok(Active::new(self, handles, false))
     }
 }

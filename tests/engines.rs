@@ -85,6 +85,22 @@ fn rust_api_publishes_browses_resolves_and_updates_txt_across_namespaces() {
     assert!(answer.add);
     assert_eq!(answer.rdata, lab.host(1).ipv4().octets().to_vec());
 
+    // Then the target's addresses, both families.
+    let (a_tx, a_rx) = mpsc::channel();
+    let _lookup = b.lookup_addresses(&resolved.host, 0, move |e| {
+        let _ = a_tx.send(e);
+    }).unwrap();
+    let mut found = Vec::new();
+    while let Ok(e) = a_rx.recv_timeout(Duration::from_secs(3)) {
+        assert!(e.add && e.hostname == "alpha.local.", "{e:?}");
+        found.push(e.address);
+        if found.len() == 2 {
+            break;
+        }
+    }
+    found.sort();
+    assert_eq!(found, vec![std::net::IpAddr::V4(lab.host(1).ipv4()), std::net::IpAddr::V6(lab.host(1).ipv6())]);
+
     drop(registration);
     let removed = browse_rx.recv_timeout(Duration::from_secs(4)).expect("removed after goodbye");
     assert!(matches!(removed, BrowseEvent::Removed(ref r) if r.name == "Api Svc"), "{removed:?}");
