@@ -173,6 +173,9 @@ impl std::fmt::Debug for Active {
     }
 }
 
+/// The pseudo service type whose browse lists the service types on the link (RFC 6763 §9).
+pub const SERVICE_TYPE_ENUMERATION: &str = "_services._dns-sd._udp";
+
 /// The domain argument; only `local.` (multicast DNS) is served so far.
 fn local_only(domain: Option<&str>) -> Result<Name, ApiError> {
     let domain = service_name::parse_domain(domain)?;
@@ -238,7 +241,10 @@ impl Engine {
         Ok(Active::new(self, vec![handle], true))
     }
 
-    /// Browses for instances of a service type (at most one subtype).
+    /// Browses for instances of a service type (at most one subtype), or,
+    /// with `_services._dns-sd._udp`, for the service types offered on the
+    /// link: each is reported as Apple does, e.g. name `_http`, type
+    /// `_tcp.local.`, domain `.`.
     pub fn browse_services(
         &self,
         service_type: &str,
@@ -246,23 +252,28 @@ impl Engine {
         interface: IfIndex,
         mut on_event: impl FnMut(BrowseEvent) + Send + 'static,
     ) -> Result<Active, ApiError> {
-        let ty = ServiceType::parse_for_browse(service_type)?;
         let domain = local_only(domain)?;
-        let spec = BrowseSpec {
-            browse_name: ty.browse_name(&domain),
-            service_type: ty.type_name(&domain),
-            domain: domain.clone(),
-            ifindex: interface,
+        let enumeration = service_type.trim_end_matches('.').eq_ignore_ascii_case(SERVICE_TYPE_ENUMERATION);
+        let (spec, type_string, domain_string) = if enumeration {
+            let browse_name = service_name::services_enumeration_name(&domain);
+            (BrowseSpec { browse_name, service_type: Name::root(), domain: domain.clone(), ifindex: interface }, None, ".".to_string())
+        } else {
+            let ty = ServiceType::parse_for_browse(service_type)?;
+            let spec = BrowseSpec {
+                browse_name: ty.browse_name(&domain),
+                service_type: ty.type_name(&domain),
+                domain: domain.clone(),
+                ifindex: interface,
+            };
+            (spec, Some(ty.to_callback_string()), service_name::domain_to_string(&domain))
         };
-        let type_string = ty.to_callback_string();
-        let domain_string = service_name::domain_to_string(&domain);
         let handle = self.browse(
             spec,
             Box::new(move |event| {
-                if let Event::Browse { add, instance, ifindex, .. } = event {
+                if let Event::Browse { add, instance, ifindex, service_type, .. } = event {
                     let result = BrowseResult {
                         name: String::from_utf8_lossy(&instance).into_owned(),
-                        service_type: type_string.clone(),
+                        service_type: type_string.clone().unwrap_or_else(|| service_name::name_to_escaped_string(&service_type)),
                         domain: domain_string.clone(),
                         interface: ifindex,
                     };

@@ -94,6 +94,14 @@ fn tool_registers_and_tool_browses_and_resolves_then_goodbye_on_ctrl_c() {
     assert!(text.contains(":5151 (interface "), "{text}");
     assert!(text.contains(r" a=1 b=two\ words"), "{text}");
 
+    // Service-type enumeration, in Apple's format: instance `_tooltest`, type `_tcp.local.`, domain `.`.
+    let types = lab.host(2).run(tool(), &["-t", "2", "-B", "_services._dns-sd._udp"], secs(8));
+    assert!(
+        types.stdout_lines().iter().any(|l| l.contains(" Add ") && l.contains(" .                    _tcp.local.          _tooltest")),
+        "{:?}",
+        types.stdout_lines()
+    );
+
     register.signal(libc::SIGINT);
     assert!(register.wait_exit(secs(5)).is_some(), "dns-sd -R exits on Ctrl-C");
     let removed = browse.wait_for_line(|l: &str| l.contains(" Rmv ") && l.ends_with("Tool Svc"), secs(4));

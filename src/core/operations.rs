@@ -20,7 +20,9 @@ use crate::wire::message::rdata_bytes;
 pub struct BrowseSpec {
     /// The name asked for: the service type, or one subtype of it.
     pub browse_name: Name,
-    /// The service type reported in events, e.g. `_http._tcp.local.`.
+    /// The service type the instances must be of, e.g. `_http._tcp.local.`;
+    /// the root name accepts any (service-type enumeration, RFC 6763 §9,
+    /// whose PTRs point at types, not instances).
     pub service_type: Name,
     /// The domain reported in events, e.g. `local.`.
     pub domain: Name,
@@ -146,14 +148,16 @@ impl Core {
                 let RData::PTR(ptr) = &record.data else { return };
                 let Some(instance) = ptr.0.iter().next() else { return };
                 // The target must be an instance of the browsed type.
-                if ptr.0.num_labels() != spec.service_type.num_labels() + 1 || ptr.0.base_name() != spec.service_type {
+                let any_type = spec.service_type.is_root();
+                let parent = ptr.0.base_name();
+                if !any_type && (ptr.0.num_labels() != spec.service_type.num_labels() + 1 || parent != spec.service_type) {
                     return;
                 }
                 let event = Event::Browse {
                     handle,
                     add: added,
                     instance: instance.to_vec(),
-                    service_type: spec.service_type.clone(),
+                    service_type: parent,
                     domain: spec.domain.clone(),
                     ifindex,
                 };

@@ -938,3 +938,28 @@ fn goodbyes_keep_what_other_registrations_still_publish_and_renames_withdraw_old
     assert!(old_ptr_gone, "PTR goodbye for the old name");
     assert!(link.events_of(0).iter().any(|e| matches!(e, Event::Registered { name, .. } if name == b"Two (2)")));
 }
+
+#[test]
+fn browsing_the_enumeration_name_lists_service_types() {
+    let mut link = Link::new(&["alpha", "beta"]);
+    link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    let mut other = spec("Web", 80);
+    other.service_type = name("_http._tcp.local.");
+    link.cores[0].register(link.now, other).unwrap();
+    link.run_for(Duration::from_secs(6));
+    let handle = link.cores[1].browse(
+        link.now,
+        BrowseSpec { browse_name: name("_services._dns-sd._udp.local."), service_type: Name::root(), domain: name("local."), ifindex: 0 },
+    );
+    link.run_for(Duration::from_millis(300));
+    let mut found: Vec<(Vec<u8>, Name)> = link
+        .events_of(1)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Browse { handle: h, add: true, instance, service_type, .. } if *h == handle => Some((instance.clone(), service_type.clone())),
+            _ => None,
+        })
+        .collect();
+    found.sort();
+    assert_eq!(found, vec![(b"_http".to_vec(), name("_tcp.local.")), (b"_test".to_vec(), name("_tcp.local."))]);
+}

@@ -6,7 +6,7 @@
 //! `DNSSD_INTERFACES=eth0,eth1` restricts the engine to the named
 //! interfaces (loopback included when named).
 //!
-//! The driver reads the list again every second, so interfaces and
+//! The driver reads the list again every half second, so interfaces and
 //! addresses that appear, change or vanish are picked up within a second.
 
 use std::collections::BTreeMap;

@@ -23,8 +23,9 @@ use crate::core::{BrowseSpec, Core, CoreConfig, CoreError, Datagram, Event, Hand
 /// Receives the events of one handle, on the engine thread. It must not block.
 pub type Sink = Box<dyn FnMut(Event) + Send>;
 
-/// How often the interface list is read again.
-const INTERFACE_POLL: Duration = Duration::from_secs(1);
+/// How often the interface list is read again: changes are picked up well
+/// within a second.
+const INTERFACE_POLL: Duration = Duration::from_millis(500);
 /// How long a caller waits for the engine to confirm a command.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -73,7 +73,7 @@ impl fmt::Display for NameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = match self {
             NameError::BadServiceType => {
-                "bad service type (expected _name._tcp or _name._udp, name 1-15 letters, digits or hyphens)"
+                "bad service type (expected _name._tcp or _name._udp, name of letters, digits or hyphens)"
             }
             NameError::BadSubtype => "bad subtype (must be a single non-empty label)",
             NameError::TooManySubtypes => "at most one subtype may be given here",
@@ -310,17 +310,19 @@ pub struct ServiceType {
     pub subtypes: Vec<Vec<u8>>,
 }
 
-/// Checks an RFC 6763 §7 service label: `_` + 1–15 letters, digits or
-/// hyphens, beginning and ending with a letter or digit, no `--`, at least
-/// one letter.
+/// Checks a service label: `_` + a name of letters, digits or hyphens,
+/// beginning and ending with a letter or digit, no `--`, at least one
+/// letter. RFC 6763 §7 (via RFC 6335) limits the name to 15 characters; like
+/// Apple's library we accept up to the 62 a label allows, because types such
+/// as `_androidtvremote2._tcp` are in use, and underscores inside it too.
 fn valid_service_label(label: &[u8]) -> bool {
     let Some((&b'_', name)) = label.split_first() else {
         return false;
     };
-    if name.is_empty() || name.len() > 15 {
+    if name.is_empty() || name.len() > MAX_LABEL - 1 {
         return false;
     }
-    if !name.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-') {
+    if !name.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_') {
         return false;
     }
     let first = name[0];
@@ -900,9 +902,7 @@ mod tests {
             "_http-._tcp",
             "_ht--tp._tcp",
             "_123._tcp",
-            "_ht_tp._tcp",
             "_ht tp._tcp",
-            "_abcdefghijklmnop._tcp", // 16 characters
             "_http._tc",
             "_http.tcp",
             "._http._tcp",
@@ -925,6 +925,10 @@ mod tests {
         assert!(ServiceType::parse_for_register("_x._udp").is_ok());
         assert!(ServiceType::parse_for_register("_9p._tcp").is_ok());
         assert!(ServiceType::parse_for_register("_a-b-c._tcp").is_ok());
+        // Longer than RFC 6335's 15, as real devices use and Apple accepts.
+        assert!(ServiceType::parse_for_browse("_androidtvremote2._tcp").is_ok());
+        assert!(ServiceType::parse_for_register(&format!("_{}._tcp", "a".repeat(62))).is_ok());
+        assert!(ServiceType::parse_for_register(&format!("_{}._tcp", "a".repeat(63))).is_err());
     }
 
     #[test]
