@@ -193,3 +193,34 @@ fn callbacks_arrive_quickly_on_the_fd() {
     assert!(out.stdout_lines().iter().any(|l| l.starts_with("RESOLVED ")), "{:?}", out.stdout_lines());
     assert!(start.elapsed() < secs(5));
 }
+
+#[test]
+fn utf8_instance_names_travel_unchanged() {
+    let lab = Lab::new(2);
+    let name = "Café ☕ Büro";
+    let reg = lab.host(1).spawn(example("register"), &[name, "_utf8._tcp", "8088"], &[]);
+    let line = wait_registered(&reg, "utf8");
+    assert_eq!(parse_registered_line(&line).map(|r| r.1), Some(name.to_string()));
+    let out = lab.host(2).run(example("browse_resolve"), &["-t", "3", "_utf8._tcp"], secs(8));
+    let add = out.stdout_lines().iter().filter_map(|l| parse_browse_line(l)).find(|b| b.add).expect("ADD line");
+    assert_eq!(add.name, name, "exact UTF-8 bytes, no punycode or escaping");
+    let resolved = out.stdout_lines().iter().find_map(|l| parse_resolved_line(l)).expect("RESOLVED");
+    assert_eq!(resolved.fullname, r"Café\032☕\032Büro._utf8._tcp.local.", "full name escapes only spaces and dots");
+}
+
+#[test]
+fn a_name_python_zeroconf_holds_makes_ours_rename_and_both_stay_visible() {
+    let lab = Lab::new(3);
+    let script = manifest_dir().join("tests/peers/zeroconf_peer.py").display().to_string();
+    let address = lab.host(2).ipv4().to_string();
+    let peer = lab.host(2).spawn("python3", &[&script, "20", "_zcclash._tcp", "Shared Name", "7100", &address], &[]);
+    peer.wait_for_line("REGISTERED", secs(10)).unwrap_or_else(|| panic!("zeroconf peer: {}", peer.stderr_text()));
+    let ours = lab.host(1).spawn(example("register"), &["Shared Name", "_zcclash._tcp", "7101"], &[]);
+    let line = wait_registered(&ours, "ours");
+    assert_eq!(parse_registered_line(&line).map(|r| r.1), Some("Shared Name (2)".to_string()), "{line}");
+    let out = lab.host(3).run(example("browse_resolve"), &["-t", "4", "_zcclash._tcp"], secs(10));
+    let mut ports: Vec<u16> = out.stdout_lines().iter().filter_map(|l| parse_resolved_line(l)).map(|r| r.port).collect();
+    ports.sort();
+    ports.dedup();
+    assert_eq!(ports, vec![7100, 7101], "{:?}", out.stdout_lines());
+}

@@ -5,7 +5,8 @@
 //! - a group probes its unique records three times, 250 ms apart, after a
 //!   random 0-250 ms; the probes ask for the name with type ANY and carry
 //!   the proposed records (without the cache-flush bit) in the authority section;
-//! - fifteen conflicts within ten seconds make each further attempt wait five seconds;
+//! - fifteen conflicts within ten seconds make each further attempt wait
+//!   five seconds, until an attempt succeeds;
 //! - another host probing the same name at the same time: the records are
 //!   compared (class, type, rdata bytes); the lexicographically earlier set
 //!   loses and probes again one second later; identical sets are no conflict;
@@ -76,6 +77,9 @@ impl Core {
             group.conflicts.pop_front();
         }
         if group.conflicts.len() >= CONFLICT_RATE_COUNT {
+            group.throttled = true;
+        }
+        if group.throttled {
             delay = delay.max(CONFLICT_RATE_DELAY);
         }
         for ifindex in targets {

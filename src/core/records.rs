@@ -88,6 +88,9 @@ pub(crate) struct Group {
     pub presences: BTreeMap<IfIndex, Presence>,
     /// Times of recent conflicts, for the rate limit of RFC 6762 §8.1.
     pub conflicts: VecDeque<Instant>,
+    /// Fifteen conflicts came within ten seconds: every further attempt
+    /// waits five seconds, until one succeeds.
+    pub throttled: bool,
     /// Whether `Registered` was reported for the current name.
     pub reported: bool,
     /// Whether records under the current name were announced somewhere
@@ -101,7 +104,7 @@ pub(crate) struct Group {
 
 impl Group {
     fn new(name: Name, only: IfIndex) -> Group {
-        Group { name, presences: BTreeMap::new(), conflicts: VecDeque::new(), reported: false, announced: false, only, failed: false }
+        Group { name, presences: BTreeMap::new(), conflicts: VecDeque::new(), throttled: false, reported: false, announced: false, only, failed: false }
     }
 
     pub fn applies_to(&self, ifindex: IfIndex) -> bool {
@@ -344,6 +347,9 @@ impl Core {
             Phase::Probing { .. } => {
                 // RFC 6762 §8.1: no conflict by 250 ms after the third probe: the name is ours.
                 self.set_presence(id, ifindex, Phase::Announcing { sent: 0 }, Some(now));
+                if let Some(group) = self.groups.get_mut(id) {
+                    group.throttled = false;
+                }
                 self.report_registered(id);
                 self.presence_due(now, id, ifindex);
             }

@@ -963,3 +963,54 @@ fn browsing_the_enumeration_name_lists_service_types() {
     found.sort();
     assert_eq!(found, vec![(b"_http".to_vec(), name("_tcp.local.")), (b"_test".to_vec(), name("_tcp.local."))]);
 }
+
+#[test]
+fn fifteen_conflicts_in_ten_seconds_slow_probing_to_one_attempt_per_five_seconds() {
+    let mut link = Link::new(&["alpha"]);
+    link.run_for(Duration::from_secs(3)); // the host name is settled
+    link.cores[0].register(link.now, spec("Busy", 1)).unwrap();
+    // A rival claims every name we probe, as soon as the probe is out.
+    let mut seen = link.seen.len();
+    let mut attempts: Vec<(Duration, Name)> = Vec::new();
+    for _ in 0..(60_000 / 20) {
+        link.run_for(Duration::from_millis(20));
+        let probes: Vec<(Duration, Name)> = link.seen[seen..]
+            .iter()
+            .filter(|s| s.from == 0 && is_probe(&s.message) && s.message.queries[0].name().num_labels() == 4)
+            .map(|s| (s.at, s.message.queries[0].name().clone()))
+            .collect();
+        seen = link.seen.len();
+        for (at, probed) in probes {
+            if attempts.last().is_none_or(|(_, n)| *n != probed) {
+                attempts.push((at, probed.clone()));
+            }
+            let mut rival = new_response(0);
+            rival.answers.push(make_record(probed, 120, RData::SRV(SRV::new(0, 0, 9, name("rival.local."))), true));
+            link.inject(0, &rival, 5353, true);
+        }
+    }
+    assert!(attempts.len() > 18, "{} attempts", attempts.len());
+    let gaps: Vec<u128> = attempts.windows(2).map(|w| ms(w[1].0 - w[0].0)).collect();
+    assert!(gaps[..14].iter().all(|g| *g < 1000), "the first fifteen attempts are quick: {gaps:?}");
+    assert!(gaps[15..].iter().all(|g| *g >= 5000), "after fifteen conflicts, one attempt per five seconds: {gaps:?}");
+}
+
+#[test]
+fn an_announcement_too_big_for_one_packet_is_split() {
+    let mut link = Link::new(&["alpha"]);
+    let mut big = spec("Many", 9);
+    big.subtypes = (0..120).map(|i| name(&format!("_feature-number-{i:03}._sub._test._tcp.local."))).collect();
+    link.cores[0].register(link.now, big).unwrap();
+    link.run_for(Duration::from_secs(2));
+    let first_round: Vec<&Seen> = link
+        .packets_from(0)
+        .into_iter()
+        .filter(|s| is_response(&s.message) && s.message.answers.iter().any(|r| r.name.to_string().contains("_feature-number")))
+        .collect();
+    let at = first_round[0].at;
+    let burst: Vec<&&Seen> = first_round.iter().filter(|s| s.at == at).collect();
+    assert!(burst.len() >= 2, "split into {} packets", burst.len());
+    assert!(burst.iter().all(|s| s.transmit.payload.len() <= constants::MAX_PACKET_PAYLOAD));
+    let subtype_ptrs: usize = burst.iter().map(|s| s.message.answers.iter().filter(|r| r.name.to_string().contains("._sub.")).count()).sum();
+    assert_eq!(subtype_ptrs, 120, "every subtype PTR announced once");
+}
