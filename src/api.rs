@@ -11,7 +11,7 @@ use hickory_proto::rr::Name;
 
 pub use crate::core::IfIndex;
 pub use crate::driver::{Engine, EngineConfig, EngineError};
-use crate::core::{BrowseSpec, CoreError, Event, Handle, QuerySpec, ResolveSpec, ServiceSpec};
+use crate::core::{BrowseSpec, CoreError, Event, Handle, QuerySpec, RecordChange, ResolveSpec, ServiceSpec};
 use crate::wire::service_name::{self, NameError, ServiceType};
 
 /// Why a call was refused.
@@ -152,10 +152,30 @@ impl Active {
         Active { engine: engine.clone(), handles, wait_on_drop }
     }
 
+    fn change(&self, change: RecordChange) -> Result<u64, ApiError> {
+        let handle = *self.handles.first().ok_or(ApiError::BadParam("no registration"))?;
+        Ok(self.engine.change_records(handle, change)?)
+    }
+
     /// Replaces the TXT record of a registration (announced again at once).
     pub fn update_txt(&self, txt: &[u8]) -> Result<(), ApiError> {
-        let handle = *self.handles.first().ok_or(ApiError::BadParam("no registration"))?;
-        Ok(self.engine.update_txt(handle, crate::wire::txt::for_wire(txt))?)
+        self.change(RecordChange::Update { record: None, rdata: txt.to_vec(), ttl: 0 }).map(|_| ())
+    }
+
+    /// Adds a record (any type, raw rdata) under a registration's name;
+    /// `ttl` 0 means the default. Returns its id for update and remove.
+    pub fn add_record(&self, rtype: u16, rdata: &[u8], ttl: u32) -> Result<u64, ApiError> {
+        self.change(RecordChange::Add { rtype, rdata: rdata.to_vec(), ttl })
+    }
+
+    /// Replaces the rdata of an added record.
+    pub fn update_record(&self, record: u64, rdata: &[u8], ttl: u32) -> Result<(), ApiError> {
+        self.change(RecordChange::Update { record: Some(record), rdata: rdata.to_vec(), ttl }).map(|_| ())
+    }
+
+    /// Removes an added record (a goodbye is sent for it).
+    pub fn remove_record(&self, record: u64) -> Result<(), ApiError> {
+        self.change(RecordChange::Remove { record }).map(|_| ())
     }
 }
 

@@ -29,6 +29,11 @@ pub const ANNOUNCE_COUNT: u8 = 3;
 /// ... the first two one second apart, each interval doubling after that.
 pub const ANNOUNCE_FIRST_INTERVAL: Duration = Duration::from_secs(1);
 
+/// RFC 6762 §8.4: a record is updated at most ten times ...
+pub const UPDATE_RATE_COUNT: usize = 10;
+/// ... a minute.
+pub const UPDATE_RATE_WINDOW: Duration = Duration::from_secs(60);
+
 /// RFC 6762 §10: TTL of records that carry a host name (SRV, A, AAAA).
 pub const HOST_RECORD_TTL: u32 = 120;
 /// RFC 6762 §10: TTL of the other records (PTR, TXT).

@@ -41,7 +41,7 @@ use crate::wire::message;
 use constants::*;
 
 pub use operations::{BrowseSpec, QuerySpec, ResolveSpec};
-pub use records::ServiceSpec;
+pub use records::{RecordChange, ServiceSpec};
 
 /// An interface index, as the kernel numbers them (`if_nametoindex`).
 pub type IfIndex = u32;

@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
 
-use hickory_proto::rr::rdata::{PTR, SRV, TXT};
+use hickory_proto::rr::rdata::{NULL, PTR, SRV, TXT};
+use hickory_proto::rr::RecordType;
 use hickory_proto::rr::{Name, RData, Record};
 
 use super::constants::*;
@@ -120,10 +121,40 @@ impl Group {
     }
 }
 
+/// A record added to a registration at run time (a HINFO, a second TXT...),
+/// published under the instance name like the SRV and TXT.
+#[derive(Debug, Clone)]
+pub(crate) struct ExtraRecord {
+    pub id: u64,
+    pub rtype: u16,
+    pub rdata: Vec<u8>,
+    pub ttl: u32,
+}
+
+/// What changes in a registration's records at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordChange {
+    /// Adds a record of this type (TTL 0: the default).
+    Add { rtype: u16, rdata: Vec<u8>, ttl: u32 },
+    /// Replaces the rdata of an added record, or of the primary TXT (`None`).
+    Update { record: Option<u64>, rdata: Vec<u8>, ttl: u32 },
+    /// Removes an added record (a goodbye is sent for it).
+    Remove { record: u64 },
+}
+
 #[derive(Debug)]
 pub(crate) struct Service {
     pub spec: ServiceSpec,
     pub group: Group,
+    pub extra: Vec<ExtraRecord>,
+    /// When the records changed lately (at most ten a minute, RFC 6762 §8.4).
+    pub updates: VecDeque<Instant>,
+}
+
+/// Raw rdata of any type as a record payload.
+fn raw_rdata(rtype: u16, bytes: &[u8]) -> RData {
+    let rdata = if bytes.is_empty() { NULL::new() } else { NULL::with(bytes.to_vec()) };
+    RData::Unknown { code: RecordType::from(rtype), rdata }
 }
 
 #[derive(Debug)]
@@ -202,10 +233,12 @@ impl Groups {
         let name = service.group.name.clone();
         let srv = SRV::new(0, 0, service.spec.port, self.target_of(&service.spec));
         let txt = TXT::from_bytes(crate::wire::txt::strings(&service.spec.txt).collect());
-        vec![
+        let mut records = vec![
             make_record(name.clone(), HOST_RECORD_TTL, RData::SRV(srv), true),
-            make_record(name, OTHER_RECORD_TTL, RData::TXT(txt), true),
-        ]
+            make_record(name.clone(), OTHER_RECORD_TTL, RData::TXT(txt), true),
+        ];
+        records.extend(service.extra.iter().map(|e| make_record(name.clone(), e.ttl, raw_rdata(e.rtype, &e.rdata), true)));
+        records
     }
 
     /// The shared records of a service: the type PTR, subtype PTRs and the
@@ -257,17 +290,71 @@ impl Core {
             .ok_or(super::CoreError::BadParam("service name too long"))?;
         let handle = self.new_handle();
         let only = spec.ifindex;
-        self.groups.services.insert(handle, Service { spec, group: Group::new(name, only) });
+        self.groups.services.insert(handle, Service { spec, group: Group::new(name, only), extra: Vec::new(), updates: VecDeque::new() });
         self.start_probing(now, GroupId::Service(handle), None);
         Ok(handle)
     }
 
     /// Replaces the TXT record of a registration and announces it again (RFC 6762 §8.4).
     pub fn update_txt(&mut self, now: Instant, handle: Handle, txt: Vec<u8>) -> Result<(), super::CoreError> {
+        self.change_records(now, handle, RecordChange::Update { record: None, rdata: txt, ttl: 0 }).map(|_| ())
+    }
+
+    /// Adds, updates or removes a record of a registration at run time.
+    /// Changed records are announced again (no new probing), at most ten
+    /// times a minute (RFC 6762 §8.4); a removed one gets a goodbye. Returns
+    /// the record's id (that of the new record for `Add`).
+    pub fn change_records(&mut self, now: Instant, handle: Handle, change: RecordChange) -> Result<u64, super::CoreError> {
         let service = self.groups.services.get_mut(&handle).ok_or(super::CoreError::UnknownHandle)?;
-        service.spec.txt = txt;
-        self.reannounce(now, GroupId::Service(handle));
-        Ok(())
+        let default_ttl = |ttl: u32| if ttl == 0 { OTHER_RECORD_TTL } else { ttl };
+        let id = match change {
+            RecordChange::Add { rtype, rdata, ttl } => {
+                let id = service.extra.iter().map(|e| e.id).max().unwrap_or(0) + 1;
+                service.extra.push(ExtraRecord { id, rtype, rdata, ttl: default_ttl(ttl) });
+                id
+            }
+            RecordChange::Update { record: None, rdata, .. } => {
+                service.spec.txt = crate::wire::txt::for_wire(&rdata);
+                0
+            }
+            RecordChange::Update { record: Some(id), rdata, ttl } => {
+                let extra = service.extra.iter_mut().find(|e| e.id == id).ok_or(super::CoreError::UnknownHandle)?;
+                extra.rdata = rdata;
+                extra.ttl = default_ttl(ttl);
+                id
+            }
+            RecordChange::Remove { record } => {
+                let index = service.extra.iter().position(|e| e.id == record).ok_or(super::CoreError::UnknownHandle)?;
+                let removed = service.extra.remove(index);
+                let name = service.group.name.clone();
+                let goodbye = make_record(name, 0, raw_rdata(removed.rtype, &removed.rdata), true);
+                let interfaces: Vec<IfIndex> = service.group.presences.iter().filter(|(_, p)| p.answers()).map(|(i, _)| *i).collect();
+                for ifindex in interfaces {
+                    let mut message = crate::wire::message::new_response(0);
+                    message.answers.push(goodbye.clone());
+                    self.send_multicast(now, ifindex, message);
+                }
+                return Ok(record);
+            }
+        };
+        // RFC 6762 §8.4: no more than ten updates a minute.
+        let service = self.groups.services.get_mut(&handle).expect("checked above");
+        while service.updates.front().is_some_and(|t| now.saturating_duration_since(*t) >= UPDATE_RATE_WINDOW) {
+            service.updates.pop_front();
+        }
+        let at = if service.updates.len() >= UPDATE_RATE_COUNT {
+            *service.updates.front().expect("ten recorded") + UPDATE_RATE_WINDOW
+        } else {
+            now
+        };
+        service.updates.push_back(at);
+        let interfaces: Vec<IfIndex> = service.group.presences.keys().copied().collect();
+        for ifindex in interfaces {
+            if self.groups.get(GroupId::Service(handle)).and_then(|g| g.presences.get(&ifindex)).is_some_and(|p| p.answers()) {
+                self.set_presence(GroupId::Service(handle), ifindex, Phase::Announcing { sent: 0 }, Some(at));
+            }
+        }
+        Ok(id)
     }
 
     /// Ends a registration (sending goodbyes) or an operation.

@@ -1014,3 +1014,59 @@ fn an_announcement_too_big_for_one_packet_is_split() {
     let subtype_ptrs: usize = burst.iter().map(|s| s.message.answers.iter().filter(|r| r.name.to_string().contains("._sub.")).count()).sum();
     assert_eq!(subtype_ptrs, 120, "every subtype PTR announced once");
 }
+
+#[test]
+fn records_added_updated_and_removed_at_run_time() {
+    let mut link = Link::new(&["alpha", "beta"]);
+    let handle = link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    link.run_for(Duration::from_secs(10));
+    let q = link.cores[1].query(link.now, QuerySpec { name: name("Svc._test._tcp.local."), rtype: 13, ifindex: 0 });
+    let hinfo = |cpu: &[u8]| [&[cpu.len() as u8][..], cpu, &[5], b"Linux"].concat();
+    let before = link.seen.len();
+    let id = link.cores[0].change_records(link.now, handle, RecordChange::Add { rtype: 13, rdata: hinfo(b"x86"), ttl: 0 }).unwrap();
+    link.run_for(Duration::from_secs(4));
+    assert!(link.seen[before..].iter().all(|s| !is_probe(&s.message)), "no new probing");
+    let announced = link.seen[before..]
+        .iter()
+        .filter(|s| s.from == 0 && is_response(&s.message) && has_record(&s.message, "Svc._test._tcp.local.", RecordType::HINFO))
+        .count();
+    assert_eq!(announced, 3, "the added record is announced");
+    link.cores[0].change_records(link.now, handle, RecordChange::Update { record: Some(id), rdata: hinfo(b"arm"), ttl: 0 }).unwrap();
+    link.run_for(Duration::from_secs(3));
+    link.cores[0].change_records(link.now, handle, RecordChange::Remove { record: id }).unwrap();
+    link.run_for(Duration::from_secs(3));
+    let seen: Vec<(bool, Vec<u8>)> = link
+        .events_of(1)
+        .into_iter()
+        .filter_map(|e| match e { Event::Record { handle: h, add, rdata, .. } if *h == q => Some((*add, rdata.clone())), _ => None })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![(true, hinfo(b"x86")), (true, hinfo(b"arm")), (false, hinfo(b"x86")), (false, hinfo(b"arm"))],
+        "added, replaced (cache flush drops the old one), then removed by its goodbye"
+    );
+}
+
+#[test]
+fn updates_are_announced_at_most_ten_times_a_minute() {
+    let mut link = Link::new(&["alpha"]);
+    let handle = link.cores[0].register(link.now, spec("Busy", 8080)).unwrap();
+    link.run_for(Duration::from_secs(10));
+    let start = link.elapsed();
+    for i in 0..30u8 {
+        link.cores[0].update_txt(link.now, handle, vec![3, b'n', b'=', b'a' + i % 26]).unwrap();
+        link.run_for(Duration::from_millis(500));
+    }
+    link.run_for(Duration::from_secs(60));
+    let first_announcements: Vec<Duration> = link
+        .packets_from(0)
+        .into_iter()
+        .filter(|s| s.at >= start && has_record(&s.message, "Busy._test._tcp.local.", RecordType::TXT))
+        .map(|s| s.at - start)
+        .collect();
+    let in_first_minute = first_announcements.iter().filter(|t| **t < Duration::from_secs(60)).count();
+    // Each update restarts the announcements at once (cutting the series
+    // short); the eleventh and later wait until the minute is over.
+    assert_eq!(in_first_minute, 10, "TXT announcements in the first minute: {first_announcements:?}");
+    assert!(first_announcements.iter().any(|t| *t >= Duration::from_secs(60)), "later updates still go out");
+}

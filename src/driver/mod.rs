@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
 
-use crate::core::{BrowseSpec, Core, CoreConfig, CoreError, Datagram, Event, Handle, QuerySpec, ResolveSpec, ServiceSpec};
+use crate::core::{BrowseSpec, Core, CoreConfig, CoreError, Datagram, Event, Handle, QuerySpec, RecordChange, ResolveSpec, ServiceSpec};
 
 /// Receives the events of one handle, on the engine thread. It must not block.
 pub type Sink = Box<dyn FnMut(Event) + Send>;
@@ -75,7 +75,7 @@ pub(crate) enum Command {
     Browse(BrowseSpec, Sink, std_mpsc::Sender<Result<Handle, CoreError>>),
     Resolve(ResolveSpec, Sink, std_mpsc::Sender<Result<Handle, CoreError>>),
     Query(QuerySpec, Sink, std_mpsc::Sender<Result<Handle, CoreError>>),
-    UpdateTxt(Handle, Vec<u8>, std_mpsc::Sender<Result<(), CoreError>>),
+    Records(Handle, RecordChange, std_mpsc::Sender<Result<u64, CoreError>>),
     /// Ends a handle; `done` is told once its goodbyes are on the wire.
     Cancel(Handle, Option<std_mpsc::Sender<()>>),
     HostName(std_mpsc::Sender<String>),
@@ -182,8 +182,9 @@ impl Engine {
         self.request(|tx| Command::Query(spec, sink, tx))
     }
 
-    pub fn update_txt(&self, handle: Handle, txt: Vec<u8>) -> Result<(), EngineError> {
-        self.request(|tx| Command::UpdateTxt(handle, txt, tx))
+    /// Adds, updates or removes a record of a registration (see [`RecordChange`]).
+    pub fn change_records(&self, handle: Handle, change: RecordChange) -> Result<u64, EngineError> {
+        self.request(|tx| Command::Records(handle, change, tx))
     }
 
     /// Ends a handle. With `wait`, returns once its goodbyes have been sent.
@@ -377,8 +378,8 @@ impl Driver {
                 self.keep_sink(&Ok(handle), sink);
                 let _ = reply.send(Ok(handle));
             }
-            Command::UpdateTxt(handle, txt, reply) => {
-                let _ = reply.send(self.core.update_txt(now, handle, txt));
+            Command::Records(handle, change, reply) => {
+                let _ = reply.send(self.core.change_records(now, handle, change));
             }
             Command::Cancel(handle, done) => {
                 let _ = self.core.cancel(now, handle);
