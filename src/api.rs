@@ -159,6 +159,9 @@ impl Active {
 
     /// Replaces the TXT record of a registration (announced again at once).
     pub fn update_txt(&self, txt: &[u8]) -> Result<(), ApiError> {
+        if txt.len() > crate::wire::txt::MDNS_MAX_TXT_LEN || !crate::wire::txt::is_well_formed(txt) {
+            return Err(ApiError::BadParam("TXT data must be well formed and at most 8900 bytes (RFC 6763 §6.2)"));
+        }
         self.change(RecordChange::Update { record: None, rdata: txt.to_vec(), ttl: 0 }).map(|_| ())
     }
 
@@ -220,6 +223,9 @@ impl Engine {
         mut on_event: impl FnMut(RegisterEvent) + Send + 'static,
     ) -> Result<Active, ApiError> {
         let service_type = ServiceType::parse_for_register(&service.service_type)?;
+        if service.txt.len() > crate::wire::txt::MDNS_MAX_TXT_LEN || !crate::wire::txt::is_well_formed(&service.txt) {
+            return Err(ApiError::BadParam("TXT data must be well formed and at most 8900 bytes (RFC 6763 §6.2)"));
+        }
         let domain = local_only(service.domain.as_deref())?;
         let given = service.name.clone().filter(|n| !n.is_empty());
         if service.no_auto_rename && given.is_none() {

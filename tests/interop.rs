@@ -224,3 +224,20 @@ fn a_name_python_zeroconf_holds_makes_ours_rename_and_both_stay_visible() {
     ports.dedup();
     assert_eq!(ports, vec![7100, 7101], "{:?}", out.stdout_lines());
 }
+
+#[test]
+fn python_zeroconf_on_the_same_host_and_we_see_each_other() {
+    let lab = Lab::new(1);
+    let host = lab.host(1);
+    let ours = host.spawn(example("register"), &["Ours Local", "_zclocal._tcp", "7201"], &[]);
+    wait_registered(&ours, "ours");
+    let script = manifest_dir().join("tests/peers/zeroconf_peer.py").display().to_string();
+    let address = host.ipv4().to_string();
+    let peer = host.spawn("python3", &[&script, "15", "_zclocal._tcp", "Zeroconf Local", "7202", &address], &[]);
+    peer.wait_for_line("REGISTERED", secs(10)).unwrap_or_else(|| panic!("zeroconf peer: {}", peer.stderr_text()));
+    let found = peer.wait_for_line("FOUND Ours Local ", secs(10));
+    assert!(found.is_some_and(|l| l.contains(" 7201 ")), "zeroconf on our host finds ours: {:?} {}", peer.stdout_lines(), peer.stderr_text());
+    let out = host.run(example("browse_resolve"), &["-t", "4", "_zclocal._tcp"], secs(10));
+    let theirs = out.stdout_lines().iter().filter_map(|l| parse_resolved_line(l)).find(|r| r.port == 7202);
+    assert!(theirs.is_some(), "we find zeroconf's on the same host: {:?}", out.stdout_lines());
+}

@@ -61,6 +61,15 @@ int main(void) {
     CHECK(DNSServiceResolve(&browse, 0, 0, "x", "_apicheck._tcp", NULL, NULL, NULL) == kDNSServiceErr_BadParam, "Resolve NULL domain and callback");
     CHECK(DNSServiceQueryRecord(&browse, 0, 0, "x.local.", 1, 1, NULL, NULL) == kDNSServiceErr_BadParam, "QueryRecord without callback");
 
+    /* TXT data must be length-prefixed strings, at most 8900 bytes in all. */
+    {
+        static unsigned char big[9000];
+        size_t at = 0;
+        while (at + 256 <= sizeof big) { big[at] = 255; at += 256; }
+        CHECK(DNSServiceRegister(&ref, 0, 0, "x", "_apicheck._tcp", NULL, NULL, htons(1), 5, "hello", NULL, NULL) == kDNSServiceErr_BadParam, "malformed TXT");
+        CHECK(DNSServiceRegister(&ref, 0, 0, "x", "_apicheck._tcp", NULL, NULL, htons(1), (uint16_t)at, big, NULL, NULL) == kDNSServiceErr_BadParam, "TXT over 8900 bytes");
+    }
+
     /* A 70-byte name without NoAutoRename is truncated, not refused. */
     CHECK(DNSServiceRegister(&ref, 0, 0, long_name, "_apicheck._tcp", NULL, NULL, htons(4000), 0, NULL, on_register, &registered) == kDNSServiceErr_NoError, "Register long name");
     CHECK(ref != NULL, "ref set");
