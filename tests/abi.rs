@@ -63,25 +63,36 @@ fn header_has_apple_values() {
     }
 }
 
-#[test]
-fn api_contracts_hold_from_c() {
+/// Compiles `tests/c/<name>.c` against the header and the library, runs it
+/// in a fresh namespace and expects "PASS".
+fn run_c_check(name: &str) {
     let out_dir = target_dir().join("abi-checks");
     std::fs::create_dir_all(&out_dir).unwrap();
-    let binary = out_dir.join(format!("api_checks_{}", std::process::id()));
+    let binary = out_dir.join(format!("{name}_{}", std::process::id()));
     let libdir = library_dir();
     let status = Command::new("cc")
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-o"])
+        .args(["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-o"])
         .arg(&binary)
-        .arg(manifest_dir().join("tests/c/api_checks.c"))
+        .arg(manifest_dir().join(format!("tests/c/{name}.c")))
         .arg(format!("-I{}", manifest_dir().join("include").display()))
         .arg(format!("-L{}", libdir.display()))
         .arg(format!("-Wl,--disable-new-dtags,-rpath,{}", libdir.display()))
         .arg("-ldns_sd")
         .status()
         .expect("cc runs");
-    assert!(status.success(), "api_checks.c compiles");
+    assert!(status.success(), "{name}.c compiles");
     let lab = Lab::new(1);
     let out = lab.host(1).run(&binary, &[], Duration::from_secs(30));
     let _ = std::fs::remove_file(&binary);
     assert!(out.success() && out.stdout.contains("PASS"), "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+}
+
+#[test]
+fn api_contracts_hold_from_c() {
+    run_c_check("api_checks");
+}
+
+#[test]
+fn a_child_after_fork_gets_a_fresh_engine_and_inherited_refs_fail_fast() {
+    run_c_check("fork_checks");
 }
