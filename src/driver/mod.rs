@@ -79,6 +79,8 @@ pub(crate) enum Command {
     /// Ends a handle; `done` is told once its goodbyes are on the wire.
     Cancel(Handle, Option<std_mpsc::Sender<()>>),
     HostName(std_mpsc::Sender<String>),
+    /// Ends everything (goodbyes first) and stops the engine thread.
+    Shutdown(std_mpsc::Sender<()>),
 }
 
 struct Shared {
@@ -199,6 +201,15 @@ impl Engine {
         }
     }
 
+    /// Stops the engine now, even while clones of it are alive: what is still
+    /// registered says goodbye first. Later calls fail with `NotRunning`.
+    pub fn shutdown(&self) {
+        let (tx, rx) = std_mpsc::channel();
+        if self.shared.commands.send(Command::Shutdown(tx)).is_ok() {
+            let _ = rx.recv_timeout(COMMAND_TIMEOUT);
+        }
+    }
+
     /// The host name the engine publishes now, e.g. `myhost.local.`.
     pub fn host_name(&self) -> Result<String, EngineError> {
         let (tx, rx) = std_mpsc::channel();
@@ -314,6 +325,10 @@ impl Driver {
             let deadline = self.core.poll_timeout().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
             tokio::select! {
                 command = receiver.recv() => match command {
+                    Some(Command::Shutdown(done)) => {
+                        self.waiting.push(done);
+                        break;
+                    }
                     Some(command) => self.command(command),
                     None => break,
                 },
@@ -391,6 +406,8 @@ impl Driver {
             Command::HostName(reply) => {
                 let _ = reply.send(self.core.host_name().to_string());
             }
+            // The run loop takes it before dispatching here.
+            Command::Shutdown(_) => {}
         }
     }
 

@@ -33,7 +33,28 @@ fn default_engine() -> Result<Engine, DNSServiceErrorType> {
     }
     let engine = Engine::start(EngineConfig::default()).map_err(|_| kDNSServiceErr_ServiceNotRunning)?;
     *slot = Some((pid, engine.clone()));
+    static AT_EXIT: std::sync::Once = std::sync::Once::new();
+    AT_EXIT.call_once(|| {
+        // SAFETY: registers a plain extern "C" function with no arguments;
+        // atexit keeps only the function pointer.
+        unsafe { libc::atexit(stop_default_engine_at_exit) };
+    });
     Ok(engine)
+}
+
+/// At a normal process exit, registrations the program did not deallocate
+/// still say goodbye (as Apple's daemon does for a client that goes away):
+/// stopping the engine cancels them and sends their goodbyes first.
+extern "C" fn stop_default_engine_at_exit() {
+    guard((), || {
+        let Ok(mut slot) = DEFAULT_ENGINE.try_lock() else { return };
+        match slot.take() {
+            Some((owner, engine)) if owner == std::process::id() => engine.shutdown(),
+            // Inherited across fork(): the thread is not in this process.
+            Some((_, stale)) => std::mem::forget(stale),
+            None => {}
+        }
+    })
 }
 
 fn error_code(error: &ApiError) -> DNSServiceErrorType {
