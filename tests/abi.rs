@@ -96,3 +96,44 @@ fn api_contracts_hold_from_c() {
 fn a_child_after_fork_gets_a_fresh_engine_and_inherited_refs_fail_fast() {
     run_c_check("fork_checks");
 }
+
+#[test]
+#[ignore = "a measurement, not a check: cargo test --test abi -- --ignored --nocapture latency"]
+fn latency_through_the_c_api() {
+    let out_dir = target_dir().join("abi-checks");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let binary = out_dir.join(format!("latency_{}", std::process::id()));
+    let libdir = library_dir();
+    let status = Command::new("cc")
+        .args(["-std=gnu11", "-O2", "-o"])
+        .arg(&binary)
+        .arg(manifest_dir().join("tests/c/latency.c"))
+        .arg(format!("-I{}", manifest_dir().join("include").display()))
+        .arg(format!("-L{}", libdir.display()))
+        .arg(format!("-Wl,--disable-new-dtags,-rpath,{}", libdir.display()))
+        .arg("-ldns_sd")
+        .status()
+        .expect("cc runs");
+    assert!(status.success());
+    let lab = Lab::new(2);
+    let rounds = 20;
+    let registrar = lab.host(1).spawn(&binary, &["register", &rounds.to_string()], &[]);
+    registrar.wait_for_line("READY", Duration::from_secs(60)).expect("registrations done");
+    std::thread::sleep(Duration::from_secs(8)); // announcements over
+    let mut register: Vec<f64> =
+        registrar.lines_matching("register ").iter().filter_map(|l| l.split(' ').nth(1)?.parse().ok()).collect();
+    let mut browse = Vec::new();
+    for round in 0..rounds {
+        let out = lab.host(2).run(&binary, &["browse", &format!("_lat{round}._tcp")], Duration::from_secs(10));
+        if let Some(ms) = out.stdout_lines().iter().find_map(|l| l.strip_prefix("browse ")?.parse::<f64>().ok()) {
+            browse.push(ms);
+        }
+    }
+    let _ = std::fs::remove_file(&binary);
+    let summary = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        format!("median {:.1} ms, min {:.1}, max {:.1} ({} samples)", v[v.len() / 2], v[0], v[v.len() - 1], v.len())
+    };
+    println!("DNSServiceRegister -> callback: {}", summary(&mut register));
+    println!("DNSServiceBrowse -> first add (new process): {}", summary(&mut browse));
+}
