@@ -6,6 +6,7 @@
 //! - A resolve asks for the SRV and TXT records of an instance and reports
 //!   target, port and TXT once it has both, and again when they change.
 //! - A record query asks for any name and type and reports each record.
+//!
 //! Each operation first reports what the cache already holds.
 
 use std::collections::BTreeMap;

@@ -363,6 +363,9 @@ pub extern "C" fn DNSServiceRefSockFD(sdRef: DNSServiceRef) -> dnssd_sock_t {
 
 /// Runs the callbacks that are waiting, on the caller's thread; blocks while
 /// none is.
+// The ref is a key into the ref table, handed back to the callback as it
+// came; it is never dereferenced, so this function need not be `unsafe`.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 #[no_mangle]
 pub extern "C" fn DNSServiceProcessResult(sdRef: DNSServiceRef) -> DNSServiceErrorType {
     guard(kDNSServiceErr_Unknown, || {
