@@ -70,6 +70,7 @@ fn c_example_registers_and_c_example_and_tool_find_it_from_another_namespace() {
     watcher.wait_for_line("ADD Slice Test", secs(5)).expect("watcher sees the service");
     register.signal(libc::SIGINT);
     assert!(register.wait_exit(secs(5)).is_some_and(|s| s.success()), "register exits cleanly");
+    assert_eq!(register.stderr_text(), "", "the library prints nothing unless DNSSD_DEBUG asks");
     let gone = watcher.wait_for_line("REMOVE Slice Test", secs(4));
     assert!(gone.is_some(), "goodbye seen; watcher said {:?}", watcher.stdout_lines());
 }

@@ -4,6 +4,7 @@
 //! Commands come in over a channel; each event the core emits goes to the
 //! sink of the handle it belongs to, called on the engine thread.
 
+pub mod debug_log;
 pub mod interfaces;
 pub mod localtime;
 pub mod socket;
@@ -272,9 +273,11 @@ fn run_thread(config: EngineConfig, receiver: mpsc::UnboundedReceiver<Command>, 
         let core_config = CoreConfig { host_label, seed: seed(), ipv4: v4.is_some(), ipv6: v6.is_some() };
         let mut driver = Driver {
             core: Core::new(core_config, Instant::now()),
+            log: debug_log::DebugLog::from_env(),
             v4,
             v6,
             sinks: HashMap::new(),
+            log_interfaces: None,
             waiting: Vec::new(),
         };
         driver.refresh_interfaces();
@@ -284,9 +287,12 @@ fn run_thread(config: EngineConfig, receiver: mpsc::UnboundedReceiver<Command>, 
 
 struct Driver {
     core: Core,
+    log: debug_log::DebugLog,
     v4: Option<FamilySocket>,
     v6: Option<FamilySocket>,
     sinks: HashMap<Handle, Sink>,
+    /// The interface list last logged.
+    log_interfaces: Option<Vec<crate::core::InterfaceInfo>>,
     /// Cancel requests to confirm once the packets they caused are sent.
     waiting: Vec<std_mpsc::Sender<()>>,
 }
@@ -300,13 +306,16 @@ async fn readable(family: &Option<FamilySocket>) -> Option<tokio::io::unix::Asyn
 }
 
 /// Hands every waiting datagram to the core.
-fn drain(core: &mut Core, mut guard: tokio::io::unix::AsyncFdReadyGuard<'_, socket2::Socket>) {
+fn drain(core: &mut Core, log: &mut debug_log::DebugLog, mut guard: tokio::io::unix::AsyncFdReadyGuard<'_, socket2::Socket>) {
     loop {
         match socket::receive(guard.get_inner()) {
-            Ok(received) => core.handle_datagram(
-                Instant::now(),
-                Datagram { ifindex: received.ifindex, source: received.source, multicast: received.multicast, payload: received.payload },
-            ),
+            Ok(received) => {
+                log.packet("recv", received.ifindex, received.source, &received.payload);
+                core.handle_datagram(
+                    Instant::now(),
+                    Datagram { ifindex: received.ifindex, source: received.source, multicast: received.multicast, payload: received.payload },
+                )
+            }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 guard.clear_ready();
                 return;
@@ -332,8 +341,8 @@ impl Driver {
                     Some(command) => self.command(command),
                     None => break,
                 },
-                Some(guard) = readable(&self.v4) => drain(&mut self.core, guard),
-                Some(guard) = readable(&self.v6) => drain(&mut self.core, guard),
+                Some(guard) = readable(&self.v4) => drain(&mut self.core, &mut self.log, guard),
+                Some(guard) = readable(&self.v6) => drain(&mut self.core, &mut self.log, guard),
                 _ = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => {
                     self.core.handle_timeout(Instant::now());
                 },
@@ -367,6 +376,10 @@ impl Driver {
         // An interface is used where a family's group could be joined.
         let joined = |family: &Option<FamilySocket>, index: u32| family.as_ref().is_some_and(|f| f.joined.contains(&index));
         list.retain(|i| joined(&self.v4, i.index) || joined(&self.v6, i.index));
+        if self.log_interfaces.as_ref() != Some(&list) {
+            self.log.line(|| format!("interfaces: {list:?}"));
+            self.log_interfaces = Some(list.clone());
+        }
         self.core.set_interfaces(Instant::now(), list);
     }
 
@@ -424,7 +437,10 @@ impl Driver {
         while let Some(transmit) = self.core.poll_transmit() {
             let family = if transmit.destination.is_ipv4() { &self.v4 } else { &self.v6 };
             if let Some(family) = family {
-                let _ = socket::send(family.socket.get_ref(), transmit.ifindex, transmit.destination, &transmit.payload);
+                self.log.packet("send", transmit.ifindex, transmit.destination, &transmit.payload);
+                if let Err(e) = socket::send(family.socket.get_ref(), transmit.ifindex, transmit.destination, &transmit.payload) {
+                    self.log.line(|| format!("send on if{} to {} failed: {e}", transmit.ifindex, transmit.destination));
+                }
             }
         }
         while let Some(event) = self.core.poll_event() {
