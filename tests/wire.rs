@@ -11,6 +11,11 @@
 //!   legacy unicast, NSEC and the reverse-mapping PTR;
 //! - querying: the continuous queries of `dns-sd -B`.
 //!
+//! Three tests are ignored because the engine gets them wrong (see their
+//! `ignore` reasons): truncated queries with known answers in further
+//! packets, the rate limit for records sent as additional records, and the
+//! other address family as additional records of an address answer.
+//!
 //! Every packet our program sends is also held to the rules that apply to
 //! all of them (`check_sent_by_us`): IP TTL 255, source port 5353, header
 //! bits, cache-flush bits, no empty TXT. `DSD_WIRE_SHOW=1` prints each
@@ -865,92 +870,158 @@ fn nsec_fields(p: &Packet, rr: &Rr) -> (String, BTreeSet<u16>) {
     (next, types)
 }
 
-#[test]
-fn answers_to_queries_from_another_host() {
-    const INSTANCE: &str = "WireAns._wireans._tcp.local.";
-    const SERVICE: &str = "_wireans._tcp.local.";
+/// A query for the sender: milliseconds after the previous one, `m` (from
+/// port 5353) or `l` (a legacy resolver's ephemeral port), the message.
+type Step = (u32, &'static str, Vec<u8>);
+
+const ANS_INSTANCE: &str = "WireAns._wireans._tcp.local.";
+const ANS_SERVICE: &str = "_wireans._tcp.local.";
+
+/// What host 1's capture saw while host 2 sent its queries to host 1's
+/// registered `WireAns._wireans._tcp` (port 4244, TXT path=/wire).
+struct Exchange {
+    packets: Vec<Packet>,
+    /// Each query as it arrived, in the order of the steps.
+    q: Vec<Packet>,
+    us: Sender,
+    peer: IpAddr,
+    host_name: Name,
+    /// The third announcement: times in messages are relative to it.
+    t0: f64,
+    all: String,
+}
+
+/// Registers the service on host 1 of a new two-host lab, waits until its
+/// announcements are over and the one-second rate limit has passed, sends
+/// `steps(host 1, its host name)` from host 2, and returns what was
+/// captured on host 1.
+fn exchange(steps: impl FnOnce(&Host, &Name) -> Vec<Step>) -> Exchange {
     let lab = Lab::new(2);
     let (host, peer) = (lab.host(1), lab.host(2));
     let us = Sender::of(host);
     let cap = capture(host, "eth0");
     let reg = host.spawn(example("register"), &["WireAns", "_wireans._tcp", "4244", "path=/wire"], &[]);
     wait_registered(&reg);
-    // After the last announcement, past the one-second rate limit.
     let announcements = wait_for_packets(&cap, 3, secs(10.0), |p| {
-        us.sent(p) && p.is_response() && p.v4() && p.answer(INSTANCE, RecordType::SRV).is_some()
+        us.sent(p) && p.is_response() && p.v4() && p.answer(ANS_INSTANCE, RecordType::SRV).is_some()
     });
     sleep_until_epoch(announcements[2].time + 1.2);
-
-    let known_ptr = |ttl: u32| Record::from_rdata(name(SERVICE), ttl, RData::PTR(PTR(name(INSTANCE))));
-    let [a, b, c, d] = host.ipv4().octets();
-    let reverse = format!("{d}.{c}.{b}.{a}.in-addr.arpa.");
-    let legacy_id = 0x4a7b;
-    let steps: Vec<(u32, &str, Vec<u8>)> = vec![
-        // 0: a browse: shared answer, random delay, additional records.
-        (0, "m", query_bytes(0, SERVICE, RecordType::PTR, vec![])),
-        // 1: a resolve: unique answer, at once.
-        (1300, "m", query_bytes(0, INSTANCE, RecordType::SRV, vec![])),
-        // 2: the same 300 ms later: rate-limited.
-        (300, "m", query_bytes(0, INSTANCE, RecordType::SRV, vec![])),
-        // 3: the PTR as a known answer with half its TTL: silence.
-        (1000, "m", query_bytes(0, SERVICE, RecordType::PTR, vec![known_ptr(OTHER_TTL / 2)])),
-        // 4: with less than half: answered.
-        (500, "m", query_bytes(0, SERVICE, RecordType::PTR, vec![known_ptr(OTHER_TTL / 2 - 1)])),
-        // 5: a legacy resolver.
-        (500, "l", query_bytes(legacy_id, SERVICE, RecordType::PTR, vec![])),
-        // 6: a type the instance does not have: NSEC.
-        (300, "m", query_bytes(0, INSTANCE, RecordType::A, vec![])),
-        // 7: the reverse-mapping name of our address.
-        (300, "m", query_bytes(0, &reverse, RecordType::PTR, vec![])),
-        // 8: service type enumeration.
-        (300, "m", query_bytes(0, SERVICES, RecordType::PTR, vec![])),
-    ];
+    let host_name = announcements[0]
+        .answer(ANS_INSTANCE, RecordType::SRV)
+        .and_then(Rr::srv)
+        .map(|s| s.3.clone())
+        .unwrap();
+    let steps = steps(host, &host_name);
     let mut args = vec!["-c".to_string(), QUERY_SENDER.to_string(), peer.ipv4().to_string()];
     args.extend(steps.iter().map(|(delay, mode, bytes)| format!("{delay}:{mode}:{}", hex(bytes))));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let sender = peer.run("python3", &args, secs(20.0));
-    sender.assert_success("query sender");
+    peer.run("python3", &args, secs(30.0)).assert_success("query sender");
     let packets = decode_all(&cap.stop());
     drop(reg);
     let t0 = announcements[2].time;
     let all = show_from(&packets, t0);
     check_all_sent_by(&packets, &us);
-
-    // Each query as it arrived; identical queries in the order sent.
+    // Identical queries are matched in the order sent.
     let peer_addr = IpAddr::V4(peer.ipv4());
-    let q: Vec<&Packet> = steps
+    let q = steps
         .iter()
         .enumerate()
         .map(|(i, (_, _, bytes))| {
             let nth = steps[..i].iter().filter(|s| s.2 == *bytes).count();
-            packets
-                .iter()
-                .filter(|p| p.src == peer_addr && p.payload == *bytes)
-                .nth(nth)
-                .unwrap_or_else(|| panic!("query {i} not captured:\n{all}"))
+            let found = packets.iter().filter(|p| p.src == peer_addr && p.payload == *bytes).nth(nth);
+            found.unwrap_or_else(|| panic!("query {i} not captured:\n{all}")).clone()
         })
         .collect();
-    let ours: Vec<&Packet> = packets.iter().filter(|p| us.sent(p) && p.is_response()).collect();
-    let multicast_between = |from: f64, to: f64| -> Vec<&Packet> { ours.iter().copied().filter(|p| p.multicast() && p.time > from && p.time < to).collect() };
-    let delay_ms = |p: &Packet, q: &Packet| (p.time - q.time) * 1e3;
+    Exchange {
+        packets,
+        q,
+        us,
+        peer: peer_addr,
+        host_name,
+        t0,
+        all,
+    }
+}
 
-    // Host name and addresses, as announced.
-    let host_name = announcements[0]
-        .answer(INSTANCE, RecordType::SRV)
-        .and_then(Rr::srv)
-        .map(|s| s.3.clone())
-        .unwrap();
-    let host_name_text = host_name.to_ascii();
-    let check_addresses = |p: &Packet, rule: &str| {
-        let a = p.additional(&host_name_text, RecordType::A).and_then(Rr::address);
-        let aaaa = p.additional(&host_name_text, RecordType::AAAA).and_then(Rr::address);
+impl Exchange {
+    /// Our responses multicast strictly between two times.
+    fn multicast_between(&self, from: f64, to: f64) -> Vec<&Packet> {
+        self.packets
+            .iter()
+            .filter(|p| self.us.sent(p) && p.is_response() && p.multicast() && p.time > from && p.time < to)
+            .collect()
+    }
+
+    /// The first IPv4 multicast response after query `i` (before `to`)
+    /// that answers `owner`/`rtype`.
+    fn answer_to(&self, i: usize, to: f64, owner: &str, rtype: RecordType) -> Option<&Packet> {
+        self.multicast_between(self.q[i].time, to)
+            .into_iter()
+            .find(|p| p.v4() && p.answer(owner, rtype).is_some())
+    }
+
+    fn describe(&self, p: &Packet) -> String {
+        p.describe(self.t0)
+    }
+
+    /// Asserts that `p` carries our A and AAAA records as additional records.
+    fn check_addresses(&self, p: &Packet, rule: &str) {
+        let text = self.host_name.to_ascii();
+        let a = p.additional(&text, RecordType::A).and_then(Rr::address);
+        let aaaa = p.additional(&text, RecordType::AAAA).and_then(Rr::address);
+        let want = (Some(IpAddr::V4(self.us.v4)), Some(IpAddr::V6(self.us.v6)));
         assert_eq!(
             (a, aaaa),
-            (Some(IpAddr::V4(us.v4)), Some(IpAddr::V6(us.v6))),
-            "{rule}: A and AAAA of {host_name} as additional records:\n{}",
-            p.describe(t0)
+            want,
+            "{rule}: A and AAAA of {} as additional records:\n{}",
+            self.host_name,
+            self.describe(p)
         );
-    };
+    }
+}
+
+fn delay_ms(response: &Packet, query: &Packet) -> f64 {
+    (response.time - query.time) * 1e3
+}
+
+#[test]
+fn answers_to_queries_from_another_host() {
+    const INSTANCE: &str = ANS_INSTANCE;
+    const SERVICE: &str = ANS_SERVICE;
+    let legacy_id = 0x4a7b;
+    let mut reverse = String::new();
+    let x = exchange(|host, _| {
+        let known_ptr = |ttl: u32| Record::from_rdata(name(SERVICE), ttl, RData::PTR(PTR(name(INSTANCE))));
+        let [a, b, c, d] = host.ipv4().octets();
+        reverse = format!("{d}.{c}.{b}.{a}.in-addr.arpa.");
+        vec![
+            // 0: a browse: shared answer, random delay, additional records.
+            (0, "m", query_bytes(0, SERVICE, RecordType::PTR, vec![])),
+            // 1: a resolve: unique answer, at once.
+            (1300, "m", query_bytes(0, INSTANCE, RecordType::SRV, vec![])),
+            // 2: the same 300 ms later: rate-limited.
+            (300, "m", query_bytes(0, INSTANCE, RecordType::SRV, vec![])),
+            // 3: the PTR as a known answer with half its TTL: silence.
+            (1000, "m", query_bytes(0, SERVICE, RecordType::PTR, vec![known_ptr(OTHER_TTL / 2)])),
+            // 4: with less than half: answered.
+            (500, "m", query_bytes(0, SERVICE, RecordType::PTR, vec![known_ptr(OTHER_TTL / 2 - 1)])),
+            // 5: a legacy resolver.
+            (500, "l", query_bytes(legacy_id, SERVICE, RecordType::PTR, vec![])),
+            // 6: a type the instance does not have: NSEC.
+            (300, "m", query_bytes(0, INSTANCE, RecordType::A, vec![])),
+            // 7: the reverse-mapping name of our address.
+            (300, "m", query_bytes(0, &reverse, RecordType::PTR, vec![])),
+            // 8: service type enumeration.
+            (300, "m", query_bytes(0, SERVICES, RecordType::PTR, vec![])),
+        ]
+    });
+    let q: Vec<&Packet> = x.q.iter().collect();
+    let (all, t0) = (&x.all, x.t0);
+    let peer_addr = x.peer;
+    let ours: Vec<&Packet> = x.packets.iter().filter(|p| x.us.sent(p) && p.is_response()).collect();
+    let multicast_between = |from: f64, to: f64| x.multicast_between(from, to);
+    let host_name = x.host_name.clone();
+    let check_addresses = |p: &Packet, rule: &str| x.check_addresses(p, rule);
 
     // 0. RSP-06, ADD-01: the PTR after 20-120 ms, multicast, with SRV, TXT
     // and the addresses as additional records; one response only.
@@ -1104,6 +1175,101 @@ fn answers_to_queries_from_another_host() {
     // RSP-10: the legacy reply is the only unicast we sent.
     let unicast: Vec<&Packet> = ours.iter().copied().filter(|p| !p.multicast()).collect();
     assert_eq!(unicast.len(), 1, "RSP-10: unicast responses other than the legacy reply:\n{all}");
+}
+
+#[test]
+#[ignore = "engine bug: the TC bit is ignored: a truncated query is answered after 20-120 ms, and known answers in the packets that follow it suppress nothing (RFC 6762 §7.2)"]
+fn truncated_query_waits_for_the_rest_of_its_known_answers() {
+    let x = exchange(|_, _| {
+        let mut truncated = Message::new(0, MessageType::Query, OpCode::Query);
+        truncated.metadata.truncation = true;
+        truncated.queries.push(Query::query(name(ANS_SERVICE), RecordType::PTR));
+        let truncated = truncated.to_vec().expect("encode a query");
+        let mut rest = Message::new(0, MessageType::Query, OpCode::Query);
+        rest.answers
+            .push(Record::from_rdata(name(ANS_SERVICE), OTHER_TTL, RData::PTR(PTR(name(ANS_INSTANCE)))));
+        vec![
+            // 0, 1: a truncated query, and right after it the packet with
+            // the rest of its known answers: our PTR.
+            (0, "m", truncated.clone()),
+            (2, "m", rest.to_vec().expect("encode a query")),
+            // 2: a truncated query whose second packet was lost.
+            (1500, "m", truncated),
+        ]
+    });
+    // KAS-05: the PTR was known, so it is not given.
+    let given = x.answer_to(0, x.q[2].time, ANS_SERVICE, RecordType::PTR);
+    assert!(
+        given.is_none(),
+        "KAS-05: PTR sent although the second packet of the query listed it:\n{}",
+        x.all
+    );
+    // RSP-08: the answer waits 400-500 ms for more known answers.
+    let r2 = x
+        .answer_to(2, x.q[2].time + 2.0, ANS_SERVICE, RecordType::PTR)
+        .unwrap_or_else(|| panic!("no answer to the truncated query:\n{}", x.all));
+    let delay = delay_ms(r2, &x.q[2]);
+    assert!(
+        (399.5..=500.0 + SLACK * 1e3).contains(&delay),
+        "RSP-08: truncated query answered after {delay:.1} ms, not 400-500:\n{}",
+        x.all
+    );
+}
+
+#[test]
+#[ignore = "engine bug: the one-second rate limit ignores additional records: an SRV multicast as an additional record goes out again as an answer 300 ms later (RFC 6762 §6)"]
+fn a_record_sent_as_an_additional_record_is_not_multicast_again_within_a_second() {
+    let x = exchange(|_, _| {
+        vec![
+            (0, "m", query_bytes(0, ANS_SERVICE, RecordType::PTR, vec![])),
+            (400, "m", query_bytes(0, ANS_INSTANCE, RecordType::SRV, vec![])),
+        ]
+    });
+    let r0 = x
+        .answer_to(0, x.q[1].time, ANS_SERVICE, RecordType::PTR)
+        .unwrap_or_else(|| panic!("no answer to the PTR query:\n{}", x.all));
+    assert!(
+        r0.additional(ANS_INSTANCE, RecordType::SRV).is_some(),
+        "ADD-01: SRV as an additional record:\n{}",
+        x.all
+    );
+    assert!(x.q[1].time - r0.time < 0.9, "the SRV query came too late to test the rate limit:\n{}", x.all);
+    // RSP-11: a record is multicast at most once a second, in any section.
+    let again: Vec<&Packet> = x
+        .multicast_between(r0.time, r0.time + 0.95)
+        .into_iter()
+        .filter(|p| p.v4() && p.anywhere(ANS_INSTANCE, RecordType::SRV).is_some())
+        .collect();
+    assert!(
+        again.is_empty(),
+        "RSP-11: SRV multicast again {:.1} ms after it went out as an additional record:\n{}",
+        delay_ms(again[0], r0),
+        x.all
+    );
+}
+
+#[test]
+#[ignore = "engine bug: an A or AAAA answer lacks the host's addresses of the other family in the additional section (RFC 6762 §6.2 SHOULD)"]
+fn address_answers_carry_the_other_family_as_additional_records() {
+    let x = exchange(|_, host_name| {
+        let host_name = host_name.to_ascii();
+        vec![
+            (0, "m", query_bytes(0, &host_name, RecordType::A, vec![])),
+            (1200, "m", query_bytes(0, &host_name, RecordType::AAAA, vec![])),
+        ]
+    });
+    let text = x.host_name.to_ascii();
+    // RSP-16, ADD-03: A answer → AAAA additional, and the other way round.
+    let r0 = x
+        .answer_to(0, x.q[1].time, &text, RecordType::A)
+        .unwrap_or_else(|| panic!("no answer to the A query:\n{}", x.all));
+    let r1 = x
+        .answer_to(1, x.q[1].time + 1.0, &text, RecordType::AAAA)
+        .unwrap_or_else(|| panic!("no answer to the AAAA query:\n{}", x.all));
+    for (p, rtype, address) in [(r0, RecordType::AAAA, IpAddr::V6(x.us.v6)), (r1, RecordType::A, IpAddr::V4(x.us.v4))] {
+        let extra = p.additional(&text, rtype).and_then(Rr::address);
+        assert_eq!(extra, Some(address), "RSP-16: {rtype} as an additional record:\n{}", x.describe(p));
+    }
 }
 
 // ---------------------------------------------------------------------------
