@@ -1157,6 +1157,12 @@ pub fn capture(host: &Host, iface: &str) -> Capture {
 }
 
 impl Capture {
+    /// The pcap file as written so far, while tcpdump keeps capturing
+    /// (it writes each packet at once; the reader skips a record cut short).
+    pub fn snapshot(&self) -> Vec<u8> {
+        fs::read(&self.file).unwrap_or_default()
+    }
+
     /// Stops tcpdump (after a short grace period for packets in flight) and
     /// returns the pcap file's bytes.
     pub fn stop(mut self) -> Vec<u8> {
@@ -1195,6 +1201,9 @@ pub struct UdpPacket {
     pub dst: IpAddr,
     pub dst_port: u16,
     pub payload: Vec<u8>,
+    /// The IPv4 TTL or IPv6 hop limit (for a fragmented datagram, that of
+    /// the fragment that completed it).
+    pub ttl: u8,
 }
 
 /// The UDP payloads in a pcap file: (timestamp s, payload, source address,
@@ -1275,8 +1284,13 @@ pub fn pcap_udp_packets(pcap: &[u8]) -> Vec<UdpPacket> {
             0x86dd => ipv6_l4(packet, &mut frags),
             _ => None,
         };
+        let ttl = match ethertype {
+            0x0800 => packet.get(8).copied(),
+            _ => packet.get(7).copied(),
+        };
         if let Some((src, dst, udp)) = l4 {
-            if let Some(p) = udp_packet(time, src, dst, &udp) {
+            if let Some(mut p) = udp_packet(time, src, dst, &udp) {
+                p.ttl = ttl.unwrap_or(0);
                 out.push(p);
             }
         }
@@ -1421,6 +1435,7 @@ fn udp_packet(time: f64, src: IpAddr, dst: IpAddr, udp: &[u8]) -> Option<UdpPack
         dst,
         dst_port,
         payload: udp.get(8..end)?.to_vec(),
+        ttl: 0,
     })
 }
 
