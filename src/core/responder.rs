@@ -27,7 +27,9 @@
 //!   and a unicast-response question from off link is answered by multicast
 //!   (§5.5, §11).
 //! - Additional records follow RFC 6763 §12: PTR → SRV, TXT and addresses;
-//!   SRV → addresses.
+//!   SRV → addresses; an address answer brings the host's other addresses
+//!   (§6.2). Records multicast as additional records count for the rate
+//!   limit like answers.
 //! - A question for a name we own outright (the host name, a service
 //!   instance) with no record of the asked type gets an NSEC listing the
 //!   types the name has (§6.1).
@@ -122,6 +124,8 @@ impl Core {
                     }
                 }
                 RData::SRV(srv) => add_host(&srv.target, &mut extra),
+                // RFC 6762 §6.2: an address answer brings the other family's addresses.
+                RData::A(_) | RData::AAAA(_) => add_host(&answer.name, &mut extra),
                 _ => {}
             }
         }
@@ -319,9 +323,10 @@ impl Core {
         self.send_multicast_answers(now, ifindex, now, records, false);
     }
 
-    /// Remembers when each answer was multicast, for the rate limit.
+    /// Remembers when each record was multicast (as an answer or as an
+    /// additional record), for the rate limit.
     pub(crate) fn responder_note_multicast(&mut self, now: Instant, ifindex: IfIndex, message: &Message) {
-        for record in &message.answers {
+        for record in message.answers.iter().chain(message.additionals.iter()) {
             self.responder.last_multicast.insert((ifindex, RecordKey::of(record)), now);
         }
     }
