@@ -16,7 +16,7 @@ use hickory_proto::rr::Record;
 
 use super::records::{GroupId, Phase};
 use crate::wire::message::RecordKey;
-use super::{Core, IfIndex};
+use super::{Core, Family, IfIndex};
 use crate::wire::message::new_response;
 
 impl Core {
@@ -29,7 +29,7 @@ impl Core {
         let mut message = new_response(0);
         message.additionals = self.additional_records(&answers, &addresses);
         message.answers = answers;
-        self.responder_note_multicast(now, ifindex, &message);
+        self.responder_note_multicast(now, ifindex, &[Family::V4, Family::V6], &message);
         self.send_multicast(now, ifindex, message);
     }
 

@@ -46,6 +46,23 @@ pub use records::{RecordChange, ServiceSpec};
 /// An interface index, as the kernel numbers them (`if_nametoindex`).
 pub type IfIndex = u32;
 
+/// An IP version: each is a link of its own for mDNS (RFC 6762 §20).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    pub fn of(address: &SocketAddr) -> Family {
+        if address.is_ipv4() {
+            Family::V4
+        } else {
+            Family::V6
+        }
+    }
+}
+
 /// The identity of an API handle (a registration or an operation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Handle(pub u64);
@@ -240,12 +257,18 @@ impl Core {
     /// Queues a multicast `message` on `ifindex`, once for each family in
     /// use there (an interface without addresses of a family cannot send it).
     pub(crate) fn send_multicast(&mut self, now: Instant, ifindex: IfIndex, message: Message) {
+        self.send_multicast_on(now, ifindex, Family::V6, message.clone());
+        self.send_multicast_on(now, ifindex, Family::V4, message);
+    }
+
+    /// Queues a multicast `message` on one family of `ifindex` (answers go
+    /// back where their question came from).
+    pub(crate) fn send_multicast_on(&mut self, now: Instant, ifindex: IfIndex, family: Family, message: Message) {
         let published = self.published(ifindex);
-        if !published.v6.is_empty() {
-            self.send(now, ifindex, multicast_v6(), message.clone());
-        }
-        if !published.v4.is_empty() {
-            self.send(now, ifindex, multicast_v4(), message);
+        match family {
+            Family::V6 if !published.v6.is_empty() => self.send(now, ifindex, multicast_v6(), message),
+            Family::V4 if !published.v4.is_empty() => self.send(now, ifindex, multicast_v4(), message),
+            _ => {}
         }
     }
 
@@ -337,8 +360,9 @@ impl Core {
     fn handle_response(&mut self, now: Instant, datagram: &Datagram, message: &Message, from_self: bool) {
         if !from_self {
             self.check_conflicts(now, datagram.ifindex, message);
-            self.note_duplicate_answers(now, datagram.ifindex, message);
-            self.defend_understated_records(now, datagram.ifindex, message);
+            let family = Family::of(&datagram.source);
+            self.note_duplicate_answers(now, datagram.ifindex, family, message);
+            self.defend_understated_records(now, datagram.ifindex, family, message);
         }
         self.cache_response(now, datagram.ifindex, message);
     }

@@ -7,6 +7,8 @@
 //! - A single question answered only with unique records, and any probe we
 //!   defend against, is answered at once; everything else after a random
 //!   20-120 ms, aggregated with other answers due on that interface (§6, §6.4).
+//! - Multicast answers go back on the IP version the question came in on
+//!   (each is a link of its own, §20).
 //! - A record is multicast on an interface at most once a second, or every
 //!   250 ms when defending against a probe (§6); a record another host
 //!   multicast while ours waited is not sent again (§7.4).
@@ -42,12 +44,13 @@ use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
 
 use super::constants::*;
 use super::records::Addresses;
-use super::{Core, Datagram, IfIndex};
+use super::{Core, Datagram, Family, IfIndex};
 use crate::wire::message::{new_response, RecordKey};
 
 #[derive(Debug)]
 struct Pending {
     ifindex: IfIndex,
+    family: Family,
     created: Instant,
     due: Instant,
     answers: Vec<Record>,
@@ -68,16 +71,16 @@ const MAX_GATHERED_KNOWN_ANSWERS: usize = 2048;
 
 #[derive(Debug, Default)]
 pub(crate) struct Responder {
-    last_multicast: HashMap<(IfIndex, RecordKey), Instant>,
-    seen_from_others: HashMap<(IfIndex, RecordKey), (Instant, u32)>,
+    last_multicast: HashMap<(IfIndex, Family, RecordKey), Instant>,
+    seen_from_others: HashMap<(IfIndex, Family, RecordKey), (Instant, u32)>,
     pending: Vec<Pending>,
     truncated: Vec<Truncated>,
 }
 
 impl Responder {
     pub fn forget_interface(&mut self, ifindex: IfIndex) {
-        self.last_multicast.retain(|(i, _), _| *i != ifindex);
-        self.seen_from_others.retain(|(i, _), _| *i != ifindex);
+        self.last_multicast.retain(|(i, _, _), _| *i != ifindex);
+        self.seen_from_others.retain(|(i, _, _), _| *i != ifindex);
         self.pending.retain(|p| p.ifindex != ifindex);
         self.truncated.retain(|t| t.datagram.ifindex != ifindex);
     }
@@ -168,6 +171,7 @@ impl Core {
     /// waited (a truncated one).
     fn answer_query(&mut self, now: Instant, datagram: &Datagram, message: &Message, from_self: bool, delay_shared: bool) {
         let ifindex = datagram.ifindex;
+        let family = Family::of(&datagram.source);
         let is_probe = !message.authorities.is_empty();
         if is_probe && !from_self {
             self.check_simultaneous_probe(now, ifindex, message);
@@ -203,7 +207,7 @@ impl Core {
                 let recently = self
                     .responder
                     .last_multicast
-                    .get(&(ifindex, RecordKey::of(record)))
+                    .get(&(ifindex, family, RecordKey::of(record)))
                     .is_some_and(|t| now.saturating_duration_since(*t).as_secs() * 4 < u64::from(record.ttl));
                 if legacy || (question.mdns_unicast_response() && recently && on_link) {
                     unicast.push(record.clone());
@@ -219,11 +223,11 @@ impl Core {
             return;
         }
         if is_probe || !delay_shared || (message.queries.len() == 1 && all_unique) {
-            self.send_multicast_answers(now, ifindex, now, multicast, is_probe);
+            self.send_multicast_answers(now, ifindex, family, now, multicast, is_probe);
             return;
         }
         let due = now + self.rng.millis(SHARED_ANSWER_DELAY_MIN_MS, SHARED_ANSWER_DELAY_MAX_MS);
-        match self.responder.pending.iter_mut().find(|p| p.ifindex == ifindex) {
+        match self.responder.pending.iter_mut().find(|p| p.ifindex == ifindex && p.family == family) {
             Some(pending) => {
                 pending.due = pending.due.min(due);
                 for record in multicast {
@@ -232,7 +236,7 @@ impl Core {
                     }
                 }
             }
-            None => self.responder.pending.push(Pending { ifindex, created: now, due, answers: multicast }),
+            None => self.responder.pending.push(Pending { ifindex, family, created: now, due, answers: multicast }),
         }
     }
 
@@ -263,12 +267,20 @@ impl Core {
         self.send(now, datagram.ifindex, datagram.source, message);
     }
 
-    fn send_multicast_answers(&mut self, now: Instant, ifindex: IfIndex, since: Instant, answers: Vec<Record>, probe_defence: bool) {
+    fn send_multicast_answers(
+        &mut self,
+        now: Instant,
+        ifindex: IfIndex,
+        family: Family,
+        since: Instant,
+        answers: Vec<Record>,
+        probe_defence: bool,
+    ) {
         let limit = if probe_defence { PROBE_DEFENCE_RATE_LIMIT } else { MULTICAST_RATE_LIMIT };
         let answers: Vec<Record> = answers
             .into_iter()
             .filter(|r| {
-                let key = (ifindex, RecordKey::of(r));
+                let key = (ifindex, family, RecordKey::of(r));
                 let rate_ok = self.responder.last_multicast.get(&key).is_none_or(|t| now.saturating_duration_since(*t) >= limit);
                 let duplicate = self
                     .responder
@@ -285,8 +297,8 @@ impl Core {
         let mut message = new_response(0);
         message.additionals = self.additional_records(&answers, &addresses);
         message.answers = answers;
-        self.responder_note_multicast(now, ifindex, &message);
-        self.send_multicast(now, ifindex, message);
+        self.responder_note_multicast(now, ifindex, &[family], &message);
+        self.send_multicast_on(now, ifindex, family, message);
     }
 
     /// An NSEC for a name we own outright on `ifindex` that has none of the
@@ -305,7 +317,7 @@ impl Core {
 
     /// RFC 6762 §6.6: our records given by another host with a TTL below
     /// half of ours are multicast again (within the one-second limit).
-    pub(crate) fn defend_understated_records(&mut self, now: Instant, ifindex: IfIndex, message: &Message) {
+    pub(crate) fn defend_understated_records(&mut self, now: Instant, ifindex: IfIndex, family: Family, message: &Message) {
         let addresses = self.published(ifindex);
         let ours = self.answerable_records(ifindex, &addresses);
         let keys: Vec<RecordKey> = message
@@ -320,27 +332,29 @@ impl Core {
             return;
         }
         let records: Vec<Record> = ours.into_iter().filter(|o| keys.contains(&RecordKey::of(o))).collect();
-        self.send_multicast_answers(now, ifindex, now, records, false);
+        self.send_multicast_answers(now, ifindex, family, now, records, false);
     }
 
     /// Remembers when each record was multicast (as an answer or as an
     /// additional record), for the rate limit.
-    pub(crate) fn responder_note_multicast(&mut self, now: Instant, ifindex: IfIndex, message: &Message) {
+    pub(crate) fn responder_note_multicast(&mut self, now: Instant, ifindex: IfIndex, families: &[Family], message: &Message) {
         for record in message.answers.iter().chain(message.additionals.iter()) {
-            self.responder.last_multicast.insert((ifindex, RecordKey::of(record)), now);
+            for family in families {
+                self.responder.last_multicast.insert((ifindex, *family, RecordKey::of(record)), now);
+            }
         }
     }
 
     /// Another host multicast these answers (RFC 6762 §7.4).
-    pub(crate) fn note_duplicate_answers(&mut self, now: Instant, ifindex: IfIndex, message: &Message) {
-        if self.responder.pending.iter().all(|p| p.ifindex != ifindex) {
+    pub(crate) fn note_duplicate_answers(&mut self, now: Instant, ifindex: IfIndex, family: Family, message: &Message) {
+        if self.responder.pending.iter().all(|p| p.ifindex != ifindex || p.family != family) {
             return;
         }
         if self.responder.seen_from_others.len() > 1024 {
             self.responder.seen_from_others.retain(|_, (at, _)| now.saturating_duration_since(*at) < MULTICAST_RATE_LIMIT);
         }
         for record in &message.answers {
-            self.responder.seen_from_others.insert((ifindex, RecordKey::of(record)), (now, record.ttl));
+            self.responder.seen_from_others.insert((ifindex, family, RecordKey::of(record)), (now, record.ttl));
         }
     }
 
@@ -355,7 +369,7 @@ impl Core {
             std::mem::take(&mut self.responder.pending).into_iter().partition(|p| p.due <= now);
         self.responder.pending = later;
         for pending in due {
-            self.send_multicast_answers(now, pending.ifindex, pending.created, pending.answers, false);
+            self.send_multicast_answers(now, pending.ifindex, pending.family, pending.created, pending.answers, false);
         }
     }
 

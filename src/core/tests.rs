@@ -1070,3 +1070,28 @@ fn updates_are_announced_at_most_ten_times_a_minute() {
     assert_eq!(in_first_minute, 10, "TXT announcements in the first minute: {first_announcements:?}");
     assert!(first_announcements.iter().any(|t| *t >= Duration::from_secs(60)), "later updates still go out");
 }
+
+#[test]
+fn answers_go_back_on_the_ip_version_the_question_came_in_on() {
+    let mut link = Link::new(&["alpha"]);
+    let info = InterfaceInfo {
+        index: IF,
+        name: "eth0".into(),
+        ipv4: vec![Ipv4Addr::new(192, 0, 2, 11)],
+        ipv6: vec!["2001:db8::11".parse().unwrap()],
+        subnets: vec![(std::net::IpAddr::V4(Ipv4Addr::new(192, 0, 2, 0)), 24), ("2001:db8::".parse().unwrap(), 64)],
+    };
+    link.cores[0].set_interfaces(link.now, vec![info]);
+    link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    link.run_for(Duration::from_secs(10));
+    let mut query = new_query();
+    query.queries.push(Query::query(name("Svc._test._tcp.local."), RecordType::SRV));
+    let v4 = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 99), 5353));
+    let v6: SocketAddr = "[2001:db8::99]:5353".parse().unwrap();
+    let before = link.seen.len();
+    link.inject_from(0, &query, v4, true);
+    link.inject_from(0, &query, v6, true);
+    let destinations: Vec<SocketAddr> =
+        link.seen[before..].iter().filter(|s| is_response(&s.message)).map(|s| s.transmit.destination).collect();
+    assert_eq!(destinations, vec![multicast_v4(), multicast_v6()], "one answer per family, each where it was asked");
+}
