@@ -501,6 +501,55 @@ impl Lab {
     pub fn namespace_names(&self) -> Vec<String> {
         self.namespaces.clone()
     }
+
+    fn switch_name(&self) -> &str {
+        &self
+            .switch
+            .as_ref()
+            .expect("a solo lab has no switch, so no links to add")
+            .name
+    }
+
+    /// Adds another link to the lab: a bridge called `bridge` (say `br1`)
+    /// in the switch namespace, separate from `br0`, with multicast
+    /// snooping off like `br0`. Hosts join it with [`Lab::plug`] or
+    /// [`Lab::move_to_link`]; it goes away with the lab.
+    pub fn add_link(&self, bridge: &str) {
+        let sw = self.switch_name();
+        ip(&["-n", sw, "link", "add", bridge, "type", "bridge", "mcast_snooping", "0"]);
+        ip(&["-n", sw, "link", "set", bridge, "up"]);
+    }
+
+    /// Gives host `i` a further interface `iface` (say `eth1`) plugged into
+    /// the link `bridge`, with the addresses `addrs` (`"198.51.100.11/24"`,
+    /// `"2001:db8:1::11/64"`; IPv6 ones without DAD), and brings it up.
+    /// Its port on the bridge is `p{i}{iface}`. The host's own
+    /// [`Host::iface`] stays `eth0`. Works while programs run in the host:
+    /// they see an interface appear.
+    pub fn plug(&self, i: usize, iface: &str, bridge: &str, addrs: &[&str]) {
+        let sw = self.switch_name().to_owned();
+        let h = self.host(i).name.clone();
+        let port = format!("p{i}{iface}");
+        assert!(port.len() <= 15, "interface name {port} is too long");
+        ip(&["-n", &h, "link", "add", iface, "type", "veth", "peer", "name", &port, "netns", &sw]);
+        ip(&["-n", &sw, "link", "set", &port, "master", bridge]);
+        ip(&["-n", &sw, "link", "set", &port, "up"]);
+        for a in addrs {
+            if a.contains(':') {
+                ip(&["-n", &h, "addr", "add", a, "dev", iface, "nodad"]);
+            } else {
+                ip(&["-n", &h, "addr", "add", a, "dev", iface]);
+            }
+        }
+        ip(&["-n", &h, "link", "set", iface, "up"]);
+    }
+
+    /// Moves host `i`'s `eth0` from `br0` to the link `bridge` (made by
+    /// [`Lab::add_link`]). Its addresses stay as they are.
+    pub fn move_to_link(&self, i: usize, bridge: &str) {
+        let sw = self.switch_name().to_owned();
+        ip(&["-n", &sw, "link", "set", &format!("p{i}"), "master", bridge]);
+    }
 }
 
 impl Drop for Lab {
@@ -1157,8 +1206,9 @@ pub fn capture(host: &Host, iface: &str) -> Capture {
 }
 
 impl Capture {
-    /// The pcap file as written so far, while tcpdump keeps capturing
-    /// (it writes each packet at once; the reader skips a record cut short).
+    /// The pcap bytes written so far, without stopping the capture
+    /// (tcpdump writes each packet as it comes; the reader stops at a
+    /// packet still being written). For polling until something was seen.
     pub fn snapshot(&self) -> Vec<u8> {
         fs::read(&self.file).unwrap_or_default()
     }
