@@ -349,7 +349,6 @@ fn address_added_and_then_replaced_at_run_time_is_probed_and_announced() {
 /// it for the record's whole TTL (120 s). The service stays reachable over
 /// IPv6.
 #[test]
-#[ignore = "engine bug: an address that leaves an interface which stays up, when it was the last of its family there, gets no goodbye; peers keep the A record for its 120 s TTL"]
 fn last_ipv4_address_leaving_an_interface_is_withdrawn_with_a_goodbye() {
     let lab = Lab::new(2);
     let (h1, h2) = (lab.host(1), lab.host(2));
@@ -436,7 +435,6 @@ fn link_down_and_up_reprobes_the_same_names_and_the_service_stays_visible() {
 /// not continuously connected goes on announcing a name that another host
 /// may have taken meanwhile, as the test above shows with a longer flap.)
 #[test]
-#[ignore = "engine bug: a link flap shorter than the 1 s interface poll goes unnoticed: no re-probe (the poll sees only IFF_UP/RUNNING and addresses, not that the link went down and up between two polls)"]
 fn short_link_flaps_are_noticed_and_reprobed() {
     let lab = Lab::new(2);
     let (h1, h2) = (lab.host(1), lab.host(2));

@@ -85,6 +85,35 @@ impl Core {
         }
     }
 
+    /// Goodbyes for the host's address records (and their reverse-mapping
+    /// PTRs) that `before` had on `ifindex` and the interface has no more:
+    /// otherwise peers keep a vanished address for its whole TTL, for
+    /// nothing else replaces it when it was the last of its family.
+    pub(crate) fn withdraw_addresses(&mut self, now: Instant, ifindex: IfIndex, before: &super::records::Addresses) {
+        if !self.groups.host.answers_on(ifindex) {
+            return;
+        }
+        let after = self.published(ifindex);
+        let gone = super::records::Addresses {
+            v4: before.v4.iter().filter(|a| !after.v4.contains(a)).copied().collect(),
+            v6: before.v6.iter().filter(|a| !after.v6.contains(a)).copied().collect(),
+        };
+        if gone.is_empty() {
+            return;
+        }
+        let host = self.groups.host.name.clone();
+        let mut message = new_response(0);
+        message.answers = super::host::address_records(&host, &gone)
+            .into_iter()
+            .chain(super::host::reverse_records(&host, &gone))
+            .map(|mut r| {
+                r.ttl = 0;
+                r
+            })
+            .collect();
+        self.send_multicast(now, ifindex, message);
+    }
+
     /// Sends the group's records with TTL 0 wherever they were answered.
     pub(crate) fn send_goodbyes(&mut self, now: Instant, id: GroupId) {
         if id == GroupId::Host {

@@ -77,6 +77,10 @@ pub struct InterfaceInfo {
     /// The networks on this link (address, prefix length): sources inside
     /// them are on-link (RFC 6762 §5.5, §11).
     pub subnets: Vec<(IpAddr, u8)>,
+    /// How often the link's carrier went down or up so far: a change means
+    /// the link flapped, however briefly, and our records must be probed
+    /// and announced there again (RFC 6762 §8, §10.2).
+    pub link_changes: u64,
 }
 
 impl InterfaceInfo {
@@ -295,9 +299,17 @@ impl Core {
                 Some(existing) if existing.info == info => {}
                 Some(existing) => {
                     let addresses_changed = existing.info.ipv4 != info.ipv4 || existing.info.ipv6 != info.ipv6;
-                    existing.info = info.clone();
-                    if addresses_changed {
-                        self.host_addresses_changed(now, info.index);
+                    let flapped = existing.info.link_changes != info.link_changes;
+                    let index = info.index;
+                    let before = self.published(index);
+                    if let Some(existing) = self.interfaces.get_mut(&index) {
+                        existing.info = info;
+                    }
+                    if flapped {
+                        self.interface_added(now, index);
+                    } else if addresses_changed {
+                        self.withdraw_addresses(now, index, &before);
+                        self.host_addresses_changed(now, index);
                     }
                 }
                 None => {

@@ -73,7 +73,7 @@ impl Link {
         for (i, host) in hosts.iter().enumerate() {
             let address = Ipv4Addr::new(192, 0, 2, 11 + i as u8);
             let mut core = Core::new(CoreConfig { host_label: host.as_bytes().to_vec(), seed: 1000 + i as u64, ipv4: true, ipv6: true }, start);
-            core.set_interfaces(start, vec![InterfaceInfo { index: IF, name: "eth0".into(), ipv4: vec![address], ipv6: vec![], subnets: lab_subnet() }]);
+            core.set_interfaces(start, vec![InterfaceInfo { index: IF, name: "eth0".into(), ipv4: vec![address], ipv6: vec![], subnets: lab_subnet(), link_changes: 0 }]);
             link.cores.push(core);
             link.addresses.push(address);
         }
@@ -604,7 +604,7 @@ fn txt_update_is_announced_without_probing_and_reaches_a_running_resolve() {
 fn another_responder_on_this_host_publishing_our_ipv6_address_is_no_conflict() {
     let mut link = Link::new(&["alpha"]);
     let own_v6: std::net::Ipv6Addr = "2001:db8::11".parse().unwrap();
-    let info = InterfaceInfo { index: IF, name: "eth0".into(), ipv4: vec![Ipv4Addr::new(192, 0, 2, 11)], ipv6: vec![own_v6], subnets: lab_subnet() };
+    let info = InterfaceInfo { index: IF, name: "eth0".into(), ipv4: vec![Ipv4Addr::new(192, 0, 2, 11)], ipv6: vec![own_v6], subnets: lab_subnet(), link_changes: 0 };
     link.cores[0].set_interfaces(link.now, vec![info]);
     link.run_for(Duration::from_millis(300));
     let aaaa = |addr: std::net::Ipv6Addr| {
@@ -627,7 +627,7 @@ fn host_publishes_a_and_aaaa_and_link_local_only_without_a_routable_address() {
     let global: std::net::Ipv6Addr = "2001:db8::11".parse().unwrap();
     let link_local: std::net::Ipv6Addr = "fe80::1".parse().unwrap();
     let set = |core: &mut Core, now, ipv4: Vec<Ipv4Addr>, ipv6| {
-        core.set_interfaces(now, vec![InterfaceInfo { index: IF, name: "eth0".into(), ipv4, ipv6, subnets: lab_subnet() }]);
+        core.set_interfaces(now, vec![InterfaceInfo { index: IF, name: "eth0".into(), ipv4, ipv6, subnets: lab_subnet(), link_changes: 0 }]);
     };
     set(&mut link.cores[0], link.now, vec![Ipv4Addr::new(192, 0, 2, 11)], vec![link_local, global]);
     let published = link.cores[0].published(IF);
@@ -1080,6 +1080,7 @@ fn answers_go_back_on_the_ip_version_the_question_came_in_on() {
         ipv4: vec![Ipv4Addr::new(192, 0, 2, 11)],
         ipv6: vec!["2001:db8::11".parse().unwrap()],
         subnets: vec![(std::net::IpAddr::V4(Ipv4Addr::new(192, 0, 2, 0)), 24), ("2001:db8::".parse().unwrap(), 64)],
+        link_changes: 0,
     };
     link.cores[0].set_interfaces(link.now, vec![info]);
     link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
@@ -1094,4 +1095,36 @@ fn answers_go_back_on_the_ip_version_the_question_came_in_on() {
     let destinations: Vec<SocketAddr> =
         link.seen[before..].iter().filter(|s| is_response(&s.message)).map(|s| s.transmit.destination).collect();
     assert_eq!(destinations, vec![multicast_v4(), multicast_v6()], "one answer per family, each where it was asked");
+}
+
+#[test]
+fn addresses_that_leave_an_interface_get_goodbyes_and_a_flap_reprobes() {
+    let mut link = Link::new(&["alpha"]);
+    let v6: std::net::Ipv6Addr = "2001:db8::11".parse().unwrap();
+    let info = |ipv4: Vec<Ipv4Addr>, link_changes| InterfaceInfo {
+        index: IF,
+        name: "eth0".into(),
+        ipv4,
+        ipv6: vec![v6],
+        subnets: lab_subnet(),
+        link_changes,
+    };
+    link.cores[0].set_interfaces(link.now, vec![info(vec![Ipv4Addr::new(192, 0, 2, 11)], 0)]);
+    link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    link.run_for(Duration::from_secs(10));
+    // The last IPv4 address goes; the interface stays (IPv6 only now).
+    let before = link.seen.len();
+    link.cores[0].set_interfaces(link.now, vec![info(vec![], 0)]);
+    link.settle();
+    let goodbye = link.seen[before..].iter().find(|s| is_response(&s.message)).expect("goodbye for the address");
+    assert!(goodbye.message.answers.iter().any(|r| r.ttl == 0 && r.data == RData::A(Ipv4Addr::new(192, 0, 2, 11).into())));
+    assert!(goodbye.message.answers.iter().any(|r| r.ttl == 0 && r.name == name("11.2.0.192.in-addr.arpa.")));
+    assert!(goodbye.message.answers.iter().all(|r| r.ttl == 0 && r.record_type() != RecordType::AAAA), "only what left");
+    link.run_for(Duration::from_secs(10));
+    // The link went down and up between two reads of the list: probe again.
+    let before = link.seen.len();
+    link.cores[0].set_interfaces(link.now, vec![info(vec![], 2)]);
+    link.run_for(Duration::from_secs(2));
+    let probes = link.seen[before..].iter().filter(|s| is_probe(&s.message) && s.message.queries[0].name() == &name("Svc._test._tcp.local.")).count();
+    assert_eq!(probes, 3, "the service is probed again after a flap");
 }

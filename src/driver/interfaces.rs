@@ -45,7 +45,7 @@ fn read_system() -> Vec<Raw> {
                 continue;
             }
             let raw = found.entry(name.clone()).or_insert_with(|| Raw {
-                info: InterfaceInfo { index, name, ipv4: Vec::new(), ipv6: Vec::new(), subnets: Vec::new() },
+                info: InterfaceInfo { index, name, ipv4: Vec::new(), ipv6: Vec::new(), subnets: Vec::new(), link_changes: 0 },
                 flags: e.ifa_flags,
             });
             if e.ifa_addr.is_null() {
@@ -81,6 +81,18 @@ fn read_system() -> Vec<Raw> {
     found.into_values().collect()
 }
 
+/// The kernel's count of carrier changes on an interface: a flap between
+/// two reads of the list still shows as a new count. 0 where unknown.
+fn carrier_changes(name: &str) -> u64 {
+    if name.contains('/') || name.starts_with('.') {
+        return 0;
+    }
+    std::fs::read_to_string(format!("/sys/class/net/{name}/carrier_changes"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// The interfaces to use now, for the address families in use.
 pub fn current(ipv4: bool, ipv6: bool) -> Vec<InterfaceInfo> {
     let wanted: Option<Vec<String>> =
@@ -107,6 +119,7 @@ pub fn current(ipv4: bool, ipv6: bool) -> Vec<InterfaceInfo> {
         info.ipv4.sort();
         info.ipv6.sort();
         info.subnets.sort();
+        info.link_changes = carrier_changes(&info.name);
     }
     chosen.sort_by_key(|i| i.index);
     chosen
