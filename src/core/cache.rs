@@ -11,6 +11,8 @@
 //! - Passive observation of failures (§10.5): when other hosts ask twice for
 //!   a cached record (not listing it as a known answer) and nobody answers
 //!   within ten seconds, the record is flushed; any answer resets this.
+//! - Reconfirmation (§10.4): a record someone doubts is asked for twice and
+//!   flushed unless an answer comes within ten seconds.
 //! - The cache holds a bounded number of records; past it, the record
 //!   closest to expiry is dropped first.
 
@@ -130,6 +132,21 @@ impl Cache {
         }
     }
 
+    /// Starts reconfirming a cached record: it expires in ten seconds unless
+    /// an answer refreshes it. Returns whether it was cached.
+    pub fn reconfirm(&mut self, now: Instant, record: &Record) -> bool {
+        let key = (name_key(&record.name), u16::from(record.record_type()));
+        let rdata = rdata_bytes(&record.data);
+        match self.entries.get_mut(&key).and_then(|l| l.iter_mut().find(|e| e.rdata == rdata)) {
+            Some(entry) => {
+                entry.expires = entry.expires.min(now + RECONFIRM_TIMEOUT);
+                entry.refresh.clear();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Another host asked a question these records answer, without listing
     /// them as known (RFC 6762 §10.5).
     pub fn note_unanswered_query(&mut self, now: Instant, name: &Name, rtype: RecordType, known: &[Vec<u8>]) {
@@ -206,6 +223,17 @@ impl Cache {
 }
 
 impl Core {
+    /// RFC 6762 §10.4: `record` (name, type, rdata) looks stale on
+    /// `ifindex`: it is asked for twice, two seconds apart, and flushed ten
+    /// seconds from now unless an answer comes. Records we do not hold are
+    /// left alone.
+    pub fn reconfirm(&mut self, now: Instant, ifindex: IfIndex, record: &Record) {
+        let Some(interface) = self.interfaces.get_mut(&ifindex) else { return };
+        if interface.cache.reconfirm(now, record) {
+            self.querier.reconfirms.push((now, ifindex, record.name.clone(), record.record_type(), 0));
+        }
+    }
+
     /// A query from another host on `ifindex`: counts against the cached
     /// records it should draw an answer for (passive failure observation).
     pub(crate) fn observe_query(&mut self, now: Instant, ifindex: IfIndex, message: &Message) {

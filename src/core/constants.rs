@@ -85,6 +85,13 @@ pub const POOF_QUERY_COUNT: u8 = 2;
 /// ... and no answer for ten seconds, the record is flushed.
 pub const POOF_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// RFC 6762 §10.4: a record to reconfirm is asked for at least twice ...
+pub const RECONFIRM_QUERIES: u32 = 2;
+/// ... the second query this long after the first ...
+pub const RECONFIRM_QUERY_INTERVAL: Duration = Duration::from_secs(2);
+/// ... and flushed if no answer came within ten seconds.
+pub const RECONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Bound on cached records per interface, so a hostile host cannot grow our memory.
 pub const CACHE_MAX_RECORDS_PER_INTERFACE: usize = 4096;
 /// How long a packet we sent is remembered to recognise it when it comes back.

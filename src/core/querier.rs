@@ -43,6 +43,8 @@ impl Question {
 #[derive(Debug, Default)]
 pub(crate) struct Querier {
     pub questions: Vec<Question>,
+    /// Reconfirmation queries to send: (when, interface, name, type, sent so far).
+    pub reconfirms: Vec<(Instant, IfIndex, Name, RecordType, u32)>,
 }
 
 impl Core {
@@ -120,6 +122,17 @@ impl Core {
     }
 
     pub(crate) fn querier_timeout(&mut self, now: Instant) {
+        let (due_reconfirms, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.querier.reconfirms).into_iter().partition(|r| r.0 <= now);
+        self.querier.reconfirms = later;
+        for (_, ifindex, name, rtype, sent) in due_reconfirms {
+            // Without known answers: the record in doubt must be answered.
+            let mut message = new_query();
+            message.queries.push(Query::query(name.clone(), rtype));
+            self.send_multicast(now, ifindex, message);
+            if sent + 1 < RECONFIRM_QUERIES {
+                self.querier.reconfirms.push((now + RECONFIRM_QUERY_INTERVAL, ifindex, name, rtype, sent + 1));
+            }
+        }
         let due: Vec<usize> = (0..self.querier.questions.len()).filter(|i| self.querier.questions[*i].next <= now).collect();
         if due.is_empty() {
             return;
@@ -179,6 +192,6 @@ impl Core {
     }
 
     pub(crate) fn querier_deadline(&self) -> Option<Instant> {
-        self.querier.questions.iter().map(|q| q.next).min()
+        self.querier.questions.iter().map(|q| q.next).chain(self.querier.reconfirms.iter().map(|r| r.0)).min()
     }
 }

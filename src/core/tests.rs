@@ -1128,3 +1128,42 @@ fn addresses_that_leave_an_interface_get_goodbyes_and_a_flap_reprobes() {
     let probes = link.seen[before..].iter().filter(|s| is_probe(&s.message) && s.message.queries[0].name() == &name("Svc._test._tcp.local.")).count();
     assert_eq!(probes, 3, "the service is probed again after a flap");
 }
+
+#[test]
+fn a_reconfirmed_record_is_asked_for_twice_and_flushed_after_ten_seconds_without_answer() {
+    for answered in [false, true] {
+        let mut link = Link::new(&["alpha"]);
+        link.run_for(Duration::from_secs(3));
+        let browse = link.cores[0].browse(link.now, browse_spec());
+        let ptr = make_record(name("_test._tcp.local."), 4500, RData::PTR(PTR(name("Doubt._test._tcp.local."))), false);
+        let mut announce = new_response(0);
+        announce.answers.push(ptr.clone());
+        link.inject(0, &announce, 5353, true);
+        link.run_for(Duration::from_secs(70));
+        let start = link.elapsed();
+        let before = link.seen.len();
+        link.cores[0].reconfirm(link.now, IF, &ptr);
+        if answered {
+            link.run_for(Duration::from_secs(3));
+            link.inject(0, &announce, 5353, true);
+        }
+        link.run_for(Duration::from_secs(12));
+        let asked: Vec<Duration> = link.seen[before..]
+            .iter()
+            .filter(|s| !is_response(&s.message) && s.message.queries.iter().any(|q| q.name() == &name("_test._tcp.local.")) && s.message.answers.is_empty())
+            .map(|s| s.at - start)
+            .collect();
+        assert_eq!(asked, vec![Duration::ZERO, Duration::from_secs(2)], "two queries without known answers");
+        let removed: Vec<Duration> = link
+            .events
+            .iter()
+            .filter(|(_, _, e)| matches!(e, Event::Browse { add: false, handle, .. } if *handle == browse))
+            .map(|(t, _, _)| *t - start)
+            .collect();
+        if answered {
+            assert!(removed.is_empty(), "an answer confirms it");
+        } else {
+            assert_eq!(removed, vec![Duration::from_secs(10)]);
+        }
+    }
+}
