@@ -66,21 +66,7 @@ fn header_has_apple_values() {
 /// Compiles `tests/c/<name>.c` against the header and the library, runs it
 /// in a fresh namespace and expects "PASS".
 fn run_c_check(name: &str) {
-    let out_dir = target_dir().join("abi-checks");
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let binary = out_dir.join(format!("{name}_{}", std::process::id()));
-    let libdir = library_dir();
-    let status = Command::new("cc")
-        .args(["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(&binary)
-        .arg(manifest_dir().join(format!("tests/c/{name}.c")))
-        .arg(format!("-I{}", manifest_dir().join("include").display()))
-        .arg(format!("-L{}", libdir.display()))
-        .arg(format!("-Wl,--disable-new-dtags,-rpath,{}", libdir.display()))
-        .arg("-ldns_sd")
-        .status()
-        .expect("cc runs");
-    assert!(status.success(), "{name}.c compiles");
+    let binary = compile_c_test(name, &[]);
     let lab = Lab::new(1);
     let out = lab.host(1).run(&binary, &[], Duration::from_secs(30));
     let _ = std::fs::remove_file(&binary);
@@ -100,21 +86,7 @@ fn a_child_after_fork_gets_a_fresh_engine_and_inherited_refs_fail_fast() {
 #[test]
 #[ignore = "a measurement, not a check: cargo test --test abi -- --ignored --nocapture latency"]
 fn latency_through_the_c_api() {
-    let out_dir = target_dir().join("abi-checks");
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let binary = out_dir.join(format!("latency_{}", std::process::id()));
-    let libdir = library_dir();
-    let status = Command::new("cc")
-        .args(["-std=gnu11", "-O2", "-o"])
-        .arg(&binary)
-        .arg(manifest_dir().join("tests/c/latency.c"))
-        .arg(format!("-I{}", manifest_dir().join("include").display()))
-        .arg(format!("-L{}", libdir.display()))
-        .arg(format!("-Wl,--disable-new-dtags,-rpath,{}", libdir.display()))
-        .arg("-ldns_sd")
-        .status()
-        .expect("cc runs");
-    assert!(status.success());
+    let binary = compile_c_test("latency", &["-O2"]);
     let lab = Lab::new(2);
     let rounds = 20;
     let registrar = lab.host(1).spawn(&binary, &["register", &rounds.to_string()], &[]);

@@ -247,19 +247,7 @@ fn python_zeroconf_on_the_same_host_and_we_see_each_other() {
 fn a_program_that_exits_without_deallocating_still_says_goodbye() {
     let lab = Lab::new(2);
     let watcher = lab.host(2).spawn(example("browse_resolve"), &["-t", "20", "_exitcheck._tcp"], &[]);
-    let libdir = library_dir();
-    let binary = target_dir().join(format!("exit_without_dealloc_{}", std::process::id()));
-    let status = std::process::Command::new("cc")
-        .args(["-std=gnu11", "-Wall", "-Werror", "-o"])
-        .arg(&binary)
-        .arg(manifest_dir().join("tests/c/exit_without_dealloc.c"))
-        .arg(format!("-I{}", manifest_dir().join("include").display()))
-        .arg(format!("-L{}", libdir.display()))
-        .arg(format!("-Wl,--disable-new-dtags,-rpath,{}", libdir.display()))
-        .arg("-ldns_sd")
-        .status()
-        .expect("cc runs");
-    assert!(status.success());
+    let binary = compile_c_test("exit_without_dealloc", &[]);
     let program = lab.host(1).spawn(&binary, &[], &[]);
     program.wait_for_line("REGISTERED Leaves Early", secs(5)).expect("registered");
     watcher.wait_for_line("ADD Leaves Early", secs(5)).expect("seen by the watcher");

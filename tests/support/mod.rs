@@ -1834,3 +1834,27 @@ pub fn parse_resolved_line(line: &str) -> Option<ResolvedLine> {
         txt,
     })
 }
+
+/// Compiles `tests/c/<name>.c` against the generated header and the
+/// library (strict warnings, plus `extra` flags) into a binary unique to
+/// this process; the caller removes it when done.
+pub fn compile_c_test(name: &str, extra: &[&str]) -> PathBuf {
+    let out_dir = target_dir().join("c-tests");
+    fs::create_dir_all(&out_dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", out_dir.display()));
+    let binary = out_dir.join(format!("{name}_{}", std::process::id()));
+    let libdir = library_dir();
+    let output = Command::new("cc")
+        .args(["-std=gnu11", "-Wall", "-Wextra", "-Werror"])
+        .args(extra)
+        .arg("-o")
+        .arg(&binary)
+        .arg(manifest_dir().join(format!("tests/c/{name}.c")))
+        .arg(format!("-I{}", manifest_dir().join("include").display()))
+        .arg(format!("-L{}", libdir.display()))
+        .arg(format!("-Wl,--disable-new-dtags,-rpath,{}", libdir.display()))
+        .arg("-ldns_sd")
+        .output()
+        .expect("cc runs");
+    assert!(output.status.success(), "tests/c/{name}.c does not compile:\n{}", String::from_utf8_lossy(&output.stderr));
+    binary
+}
