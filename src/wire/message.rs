@@ -2,7 +2,7 @@
 //! limits, and the byte keys that identify names and records.
 
 use hickory_proto::op::{Message, MessageType, OpCode};
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{Name, RData, Record};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 
 /// Decodes a datagram; anything hickory cannot parse is `None` (dropped).
@@ -65,11 +65,6 @@ impl RecordKey {
             rdata: rdata_bytes(&record.data),
         }
     }
-}
-
-/// The type of a record, reading through hickory's stand-in for empty rdata.
-pub fn record_type(record: &Record) -> RecordType {
-    record.record_type()
 }
 
 /// A record with the given fields.
