@@ -60,6 +60,12 @@ pub const QUERY_START_DELAY_MAX_MS: u64 = 120;
 pub const QUERY_FIRST_INTERVAL: Duration = Duration::from_secs(1);
 /// ... up to a cap of sixty minutes.
 pub const QUERY_MAX_INTERVAL: Duration = Duration::from_secs(3600);
+/// RFC 6762 §5.4: questions first asked within this long after start-up or
+/// an interface's activation ask for unicast replies (the QU bit).
+pub const UNICAST_QUESTION_WINDOW: Duration = Duration::from_secs(1);
+/// RFC 6762 §6: a unicast response is accepted only as the answer to a
+/// question that asked for one at most this long ago.
+pub const UNICAST_RESPONSE_WINDOW: Duration = Duration::from_secs(2);
 /// RFC 6762 §5.2: refresh queries at 80, 85, 90 and 95 % of the TTL ...
 pub const REFRESH_PERCENTS: [u64; 4] = [80, 85, 90, 95];
 /// ... each with up to 2 % of the TTL of random variation.

@@ -170,6 +170,9 @@ pub struct CoreConfig {
 pub(crate) struct Interface {
     pub info: InterfaceInfo,
     pub cache: cache::Cache,
+    /// When the interface came up (or last flapped): its first questions
+    /// ask for unicast replies (RFC 6762 §5.4).
+    pub activated: Instant,
 }
 
 /// The protocol engine. See the module documentation.
@@ -177,6 +180,9 @@ pub struct Core {
     pub(crate) rng: rng::Rng,
     use_ipv4: bool,
     use_ipv6: bool,
+    /// Whether unicast datagrams to our port 5353 reach us (see
+    /// [`Core::set_receives_unicast`]).
+    pub(crate) receives_unicast: bool,
     pub(crate) interfaces: BTreeMap<IfIndex, Interface>,
     pub(crate) groups: records::Groups,
     pub(crate) responder: responder::Responder,
@@ -210,6 +216,7 @@ impl Core {
             rng: rng::Rng::new(config.seed),
             use_ipv4: config.ipv4,
             use_ipv6: config.ipv6,
+            receives_unicast: false,
             interfaces: BTreeMap::new(),
             groups: records::Groups::new(&config.host_label),
             responder: responder::Responder::default(),
@@ -285,6 +292,21 @@ impl Core {
         })
     }
 
+    /// Tells whether unicast datagrams sent to port 5353 of this host reach
+    /// this core: true only while no other socket on the host shares the
+    /// port, since the kernel hands a unicast datagram to just one of them
+    /// (RFC 6762 §15.1). Only then do the first probe and the first
+    /// questions after start-up ask for unicast replies (the QU bit,
+    /// RFC 6762 §5.4, §8.1). Off until the driver says otherwise.
+    pub fn set_receives_unicast(&mut self, receives: bool) {
+        self.receives_unicast = receives;
+    }
+
+    /// Whether unicast replies would reach us (last told by the driver).
+    pub fn receives_unicast(&self) -> bool {
+        self.receives_unicast
+    }
+
     /// Replaces the interface list: new interfaces get probes and
     /// announcements, vanished ones lose their cache and records.
     pub fn set_interfaces(&mut self, now: Instant, list: Vec<InterfaceInfo>) {
@@ -306,6 +328,9 @@ impl Core {
                         existing.info = info;
                     }
                     if flapped {
+                        if let Some(existing) = self.interfaces.get_mut(&index) {
+                            existing.activated = now;
+                        }
                         self.interface_added(now, index);
                     } else if addresses_changed {
                         self.withdraw_addresses(now, index, &before);
@@ -314,7 +339,7 @@ impl Core {
                 }
                 None => {
                     let index = info.index;
-                    self.interfaces.insert(index, Interface { info, cache: cache::Cache::default() });
+                    self.interfaces.insert(index, Interface { info, cache: cache::Cache::default(), activated: now });
                     self.interface_added(now, index);
                 }
             }
@@ -359,12 +384,15 @@ impl Core {
                 self.handle_query(now, &datagram, &message, from_self)
             }
             MessageType::Response => {
-                // RFC 6762 §6: responses from a port other than 5353 are ignored;
-                // RFC 6762 §6, §11: so are unicast responses (we never ask for them).
-                if datagram.source.port() != MDNS_PORT || !datagram.multicast {
+                // RFC 6762 §6: responses from a port other than 5353 are ignored.
+                if datagram.source.port() != MDNS_PORT {
                     return;
                 }
-                self.handle_response(now, &datagram, &message, from_self);
+                if datagram.multicast {
+                    self.handle_response(now, &datagram, &message, from_self);
+                } else if self.accepts_unicast_response(now, &datagram, &message) {
+                    self.handle_unicast_response(now, &datagram, &message);
+                }
             }
         }
     }
@@ -376,6 +404,14 @@ impl Core {
             self.note_duplicate_answers(now, datagram.ifindex, family, message);
             self.defend_understated_records(now, datagram.ifindex, family, message);
         }
+        self.cache_response(now, datagram.ifindex, message);
+    }
+
+    /// A unicast answer to a question of ours: it may reveal a conflict and
+    /// fills the cache, but says nothing of what the link's multicast
+    /// traffic carried (duplicate answers, understated records).
+    fn handle_unicast_response(&mut self, now: Instant, datagram: &Datagram, message: &Message) {
+        self.check_conflicts(now, datagram.ifindex, message);
         self.cache_response(now, datagram.ifindex, message);
     }
 

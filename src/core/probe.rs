@@ -4,7 +4,9 @@
 //! Rules, in the order they apply:
 //! - a group probes its unique records three times, 250 ms apart, after a
 //!   random 0-250 ms; the probes ask for the name with type ANY and carry
-//!   the proposed records (without the cache-flush bit) in the authority section;
+//!   the proposed records (without the cache-flush bit) in the authority
+//!   section; the first probe asks for unicast replies (QU) when no other
+//!   socket on this host shares port 5353, the others never do;
 //! - fifteen conflicts within ten seconds make each further attempt wait
 //!   five seconds, until an attempt succeeds;
 //! - another host probing the same name at the same time: the records are
@@ -89,11 +91,19 @@ impl Core {
         }
     }
 
-    pub(crate) fn send_probe(&mut self, now: Instant, id: GroupId, ifindex: IfIndex) {
+    /// Sends one probe; the first of a series asks for unicast replies when
+    /// they can reach us (RFC 6762 §8.1, §15.1), so a defender answers at
+    /// once without waiting for its multicast rate limit.
+    pub(crate) fn send_probe(&mut self, now: Instant, id: GroupId, ifindex: IfIndex, first: bool) {
         let addresses = self.published(ifindex);
         let Some(group) = self.groups.get(id) else { return };
+        let name = group.name.clone();
         let mut message = new_query();
-        message.queries.push(Query::query(group.name.clone(), RecordType::ANY));
+        let mut question = Query::query(name.clone(), RecordType::ANY);
+        if first && self.receives_unicast {
+            question.set_mdns_unicast_response(true);
+        }
+        message.queries.push(question);
         message.authorities = self
             .groups
             .unique_records(id, &addresses)
@@ -103,6 +113,9 @@ impl Core {
                 r
             })
             .collect();
+        if first && self.receives_unicast {
+            self.note_unicast_question(now, ifindex, &name, RecordType::ANY);
+        }
         self.send_multicast(now, ifindex, message);
     }
 

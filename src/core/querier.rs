@@ -11,16 +11,22 @@
 //!   question (without the unicast-response bit) shortly before we would,
 //!   listing no known answer we would not list, our query counts as sent.
 //!
-//! Queries go out without the unicast-response bit: other processes on this
-//! host may share port 5353, and a unicast reply reaches only one of them.
+//! - Unicast replies (§5.4, §6, §15.1): only while no other socket on this
+//!   host shares port 5353 (a unicast reply would reach just one of them),
+//!   the first query of a question asked within a second of start-up or of
+//!   an interface's activation sets the QU bit; retransmissions and later
+//!   questions do not. A unicast response is accepted only from the link,
+//!   and only when it answers a question that asked for unicast at most two
+//!   seconds ago (probes included); any other is ignored.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::Query;
+use hickory_proto::op::{Message, Query};
 use hickory_proto::rr::{Name, Record, RecordType};
 
 use super::constants::*;
-use super::{Core, IfIndex};
+use super::{Core, Datagram, IfIndex};
 use crate::wire::message::new_query;
 
 #[derive(Debug)]
@@ -45,6 +51,8 @@ pub(crate) struct Querier {
     pub questions: Vec<Question>,
     /// Reconfirmation queries to send: (when, interface, name, type, sent so far).
     pub reconfirms: Vec<(Instant, IfIndex, Name, RecordType, u32)>,
+    /// Questions that asked for unicast replies lately: (when, interface, name, type).
+    unicast_asked: VecDeque<(Instant, IfIndex, Name, RecordType)>,
 }
 
 impl Core {
@@ -108,17 +116,65 @@ impl Core {
             .collect()
     }
 
-    fn send_questions(&mut self, now: Instant, ifindex: IfIndex, questions: &[(Name, RecordType)]) {
+    /// Sends `questions` (name, type, whether to ask for a unicast reply).
+    fn send_questions(&mut self, now: Instant, ifindex: IfIndex, questions: &[(Name, RecordType, bool)]) {
         let mut message = new_query();
-        for (name, rtype) in questions {
-            message.queries.push(Query::query(name.clone(), *rtype));
+        for (name, rtype, unicast) in questions {
+            let mut query = Query::query(name.clone(), *rtype);
+            if *unicast {
+                query.set_mdns_unicast_response(true);
+                self.note_unicast_question(now, ifindex, name, *rtype);
+            }
+            message.queries.push(query);
             message.answers.extend(self.known_answers(now, ifindex, name, *rtype));
         }
         self.send_multicast(now, ifindex, message);
     }
 
     pub(crate) fn send_refresh_query(&mut self, now: Instant, ifindex: IfIndex, record: &Record) {
-        self.send_questions(now, ifindex, &[(record.name.clone(), record.record_type())]);
+        self.send_questions(now, ifindex, &[(record.name.clone(), record.record_type(), false)]);
+    }
+
+    /// Whether a question first sent now on `ifindex` asks for a unicast
+    /// reply: only if one would reach us, and only right after start-up or
+    /// the interface's activation (RFC 6762 §5.4).
+    fn first_query_asks_unicast(&self, now: Instant, ifindex: IfIndex) -> bool {
+        self.receives_unicast
+            && self
+                .interfaces
+                .get(&ifindex)
+                .is_some_and(|i| now.saturating_duration_since(i.activated) <= UNICAST_QUESTION_WINDOW)
+    }
+
+    /// Remembers a question (or probe) that asked for unicast replies.
+    pub(crate) fn note_unicast_question(&mut self, now: Instant, ifindex: IfIndex, name: &Name, rtype: RecordType) {
+        self.forget_old_unicast_questions(now);
+        self.querier.unicast_asked.push_back((now, ifindex, name.clone(), rtype));
+    }
+
+    fn forget_old_unicast_questions(&mut self, now: Instant) {
+        let asked = &mut self.querier.unicast_asked;
+        while asked.front().is_some_and(|(at, ..)| now.saturating_duration_since(*at) > UNICAST_RESPONSE_WINDOW) {
+            asked.pop_front();
+        }
+    }
+
+    /// RFC 6762 §6, §11: a unicast response counts only if it comes from
+    /// the link and answers a question of ours that asked for unicast
+    /// replies within the last two seconds.
+    pub(crate) fn accepts_unicast_response(&mut self, now: Instant, datagram: &Datagram, message: &Message) -> bool {
+        let on_link = self.interfaces.get(&datagram.ifindex).is_some_and(|i| i.info.is_on_link(datagram.source.ip()));
+        if !on_link {
+            return false;
+        }
+        self.forget_old_unicast_questions(now);
+        message.answers.iter().any(|record| {
+            self.querier.unicast_asked.iter().any(|(_, ifindex, name, rtype)| {
+                *ifindex == datagram.ifindex
+                    && *name == record.name
+                    && (*rtype == RecordType::ANY || *rtype == record.record_type())
+            })
+        })
     }
 
     pub(crate) fn querier_timeout(&mut self, now: Instant) {
@@ -139,11 +195,12 @@ impl Core {
         }
         let interfaces: Vec<IfIndex> = self.interfaces.keys().copied().collect();
         for ifindex in interfaces {
-            let questions: Vec<(Name, RecordType)> = due
+            let unicast = self.first_query_asks_unicast(now, ifindex);
+            let questions: Vec<(Name, RecordType, bool)> = due
                 .iter()
                 .map(|i| &self.querier.questions[*i])
                 .filter(|q| q.applies_to(ifindex))
-                .map(|q| (q.name.clone(), q.rtype))
+                .map(|q| (q.name.clone(), q.rtype, unicast && q.interval == QUERY_FIRST_INTERVAL))
                 .collect();
             if !questions.is_empty() {
                 self.send_questions(now, ifindex, &questions);

@@ -428,7 +428,7 @@ impl Core {
         };
         match phase {
             Phase::Probing { sent } if sent < PROBE_COUNT => {
-                self.send_probe(now, id, ifindex);
+                self.send_probe(now, id, ifindex, sent == 0);
                 self.set_presence(id, ifindex, Phase::Probing { sent: sent + 1 }, Some(now + PROBE_INTERVAL));
             }
             Phase::Probing { .. } => {

@@ -1167,3 +1167,170 @@ fn a_reconfirmed_record_is_asked_for_twice_and_flushed_after_ten_seconds_without
         }
     }
 }
+
+/// The QU bits of the probes `core` sent for `owner`, in order.
+fn probe_unicast_bits(link: &Link, core: usize, owner: &str) -> Vec<bool> {
+    link.packets_from(core)
+        .into_iter()
+        .filter(|s| is_probe(&s.message) && s.message.queries[0].name() == &name(owner))
+        .map(|s| s.message.queries[0].mdns_unicast_response())
+        .collect()
+}
+
+/// The QU bits of the (non-probe) queries `core` sent for `owner`, in order.
+fn query_unicast_bits(link: &Link, core: usize, owner: &str) -> Vec<bool> {
+    link.packets_from(core)
+        .into_iter()
+        .filter(|s| s.message.metadata.message_type == MessageType::Query && !is_probe(&s.message))
+        .flat_map(|s| s.message.queries.iter().filter(|q| q.name() == &name(owner)).map(|q| q.mdns_unicast_response()).collect::<Vec<_>>())
+        .collect()
+}
+
+/// A response carrying one PTR `_test._tcp.local.` → `instance`.
+fn ptr_response(instance: &str) -> Message {
+    let mut response = new_response(0);
+    let target = format!("{instance}._test._tcp.local.");
+    response.answers.push(make_record(name("_test._tcp.local."), 4500, RData::PTR(PTR(name(&target))), false));
+    response
+}
+
+fn browse_adds(link: &Link, core: usize) -> Vec<Vec<u8>> {
+    link.events_of(core)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Browse { add: true, instance, .. } => Some(instance.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_first_probe_asks_for_unicast_replies_only_when_the_port_is_ours_alone() {
+    for alone in [true, false] {
+        let mut link = Link::new(&["alpha"]);
+        link.cores[0].set_receives_unicast(alone);
+        link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+        link.run_for(Duration::from_secs(3));
+        let expected = if alone { vec![true, false, false] } else { vec![false, false, false] };
+        assert_eq!(probe_unicast_bits(&link, 0, "Svc._test._tcp.local."), expected, "service probes, port ours alone: {alone}");
+        assert_eq!(probe_unicast_bits(&link, 0, "alpha.local."), expected, "host probes, port ours alone: {alone}");
+    }
+}
+
+#[test]
+fn only_the_first_query_after_start_up_or_a_flap_asks_for_unicast_replies() {
+    let mut link = Link::new(&["alpha"]);
+    link.cores[0].set_receives_unicast(true);
+    link.cores[0].browse(link.now, browse_spec());
+    link.run_for(Duration::from_secs(4));
+    assert_eq!(query_unicast_bits(&link, 0, "_test._tcp.local."), vec![true, false, false]);
+
+    // A question first asked later than a second after start-up: no QU.
+    let later = BrowseSpec { browse_name: name("_later._tcp.local."), service_type: name("_later._tcp.local."), ..browse_spec() };
+    link.cores[0].browse(link.now, later);
+    link.run_for(Duration::from_secs(4));
+    assert_eq!(query_unicast_bits(&link, 0, "_later._tcp.local."), vec![false, false, false]);
+
+    // The link flaps: the interface is activated anew, so the next first
+    // queries of both questions ask for unicast replies again.
+    let before = link.seen.len();
+    let info = InterfaceInfo {
+        index: IF,
+        name: "eth0".into(),
+        ipv4: vec![link.addresses[0]],
+        ipv6: vec![],
+        subnets: lab_subnet(),
+        link_changes: 1,
+    };
+    link.cores[0].set_interfaces(link.now, vec![info]);
+    link.run_for(Duration::from_millis(500));
+    let firsts: Vec<bool> = link.seen[before..]
+        .iter()
+        .filter(|s| s.message.metadata.message_type == MessageType::Query && !is_probe(&s.message))
+        .flat_map(|s| s.message.queries.iter().filter(|q| q.query_type() == RecordType::PTR).map(|q| q.mdns_unicast_response()).collect::<Vec<_>>())
+        .collect();
+    assert_eq!(firsts, vec![true, true]);
+
+    // Without the port to ourselves, never.
+    let mut link = Link::new(&["alpha"]);
+    link.cores[0].browse(link.now, browse_spec());
+    link.run_for(Duration::from_secs(4));
+    assert_eq!(query_unicast_bits(&link, 0, "_test._tcp.local."), vec![false, false, false]);
+}
+
+#[test]
+fn unicast_responses_count_only_as_answers_to_a_recent_question_that_asked_for_them() {
+    let mut link = Link::new(&["alpha"]);
+    link.cores[0].set_receives_unicast(true);
+    link.cores[0].browse(link.now, browse_spec());
+    let peer: SocketAddr = "192.0.2.99:5353".parse().unwrap();
+    // Before we asked: ignored.
+    link.inject_from(0, &ptr_response("Early"), peer, false);
+    link.run_for(Duration::from_millis(200)); // the first query (QU) is out
+    assert_eq!(query_unicast_bits(&link, 0, "_test._tcp.local."), vec![true]);
+    // From off the link, or from a port other than 5353: ignored.
+    link.inject_from(0, &ptr_response("Routed"), "198.51.100.7:5353".parse().unwrap(), false);
+    link.inject_from(0, &ptr_response("Legacy"), "192.0.2.99:40000".parse().unwrap(), false);
+    // Answering another question than ours: ignored.
+    let mut other = new_response(0);
+    other.answers.push(make_record(name("_other._tcp.local."), 4500, RData::PTR(PTR(name("X._other._tcp.local."))), false));
+    other.answers.push(make_record(name("Sneaky._test._tcp.local."), 120, RData::SRV(SRV::new(0, 0, 1, name("x.local."))), true));
+    link.inject_from(0, &other, peer, false);
+    assert!(browse_adds(&link, 0).is_empty(), "nothing accepted yet: {:?}", link.events_of(0));
+    // The answer to our question, from the link: accepted.
+    link.inject_from(0, &ptr_response("Peer"), peer, false);
+    assert_eq!(browse_adds(&link, 0), vec![b"Peer".to_vec()]);
+    // Two seconds after the question (later ones were QM): ignored again.
+    link.run_for(Duration::from_millis(2000));
+    link.inject_from(0, &ptr_response("Late"), peer, false);
+    assert_eq!(browse_adds(&link, 0), vec![b"Peer".to_vec()]);
+
+    // Without the port to ourselves we never ask, so never accept.
+    let mut link = Link::new(&["alpha"]);
+    link.cores[0].browse(link.now, browse_spec());
+    link.run_for(Duration::from_millis(200));
+    link.inject_from(0, &ptr_response("Peer"), peer, false);
+    assert!(browse_adds(&link, 0).is_empty());
+}
+
+#[test]
+fn a_unicast_defence_of_a_name_we_probe_makes_us_rename() {
+    let mut link = Link::new(&["alpha"]);
+    link.cores[0].set_receives_unicast(true);
+    link.run_for(Duration::from_secs(3)); // host probing out of the way
+    link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    while probe_unicast_bits(&link, 0, "Svc._test._tcp.local.").is_empty() {
+        link.run_for(Duration::from_millis(10));
+    }
+    let mut defence = new_response(0);
+    defence.answers.push(make_record(name("Svc._test._tcp.local."), 120, RData::SRV(SRV::new(0, 0, 9, name("other.local."))), true));
+    link.inject_from(0, &defence, "192.0.2.99:5353".parse().unwrap(), false);
+    link.run_for(Duration::from_secs(3));
+    let registered: Vec<&Event> = link.events_of(0).into_iter().filter(|e| matches!(e, Event::Registered { .. })).collect();
+    assert!(
+        matches!(registered.as_slice(), [Event::Registered { name, .. }] if name == b"Svc (2)"),
+        "renamed after the unicast defence: {registered:?}"
+    );
+}
+
+#[test]
+fn a_qu_question_round_trip_between_two_cores_goes_by_unicast() {
+    let mut link = Link::new(&["alpha", "beta"]);
+    link.cores[1].register(link.now, spec("Svc", 8080)).unwrap();
+    link.run_for(Duration::from_secs(6)); // announced: beta multicast the PTR lately
+    link.cores[0].set_receives_unicast(true);
+    // alpha's interface goes away (with its cache) and comes back: its
+    // first queries then ask for unicast replies.
+    link.cores[0].set_interfaces(link.now, vec![]);
+    let before = link.seen.len();
+    let info = InterfaceInfo { index: IF, name: "eth0".into(), ipv4: vec![link.addresses[0]], ipv6: vec![], subnets: lab_subnet(), link_changes: 0 };
+    link.cores[0].set_interfaces(link.now, vec![info]);
+    link.cores[0].browse(link.now, browse_spec());
+    link.run_for(Duration::from_millis(400));
+    let answer = link.seen[before..]
+        .iter()
+        .find(|s| s.from == 1 && is_response(&s.message) && has_record(&s.message, "_test._tcp.local.", RecordType::PTR))
+        .expect("beta answers the QU question");
+    assert_eq!(answer.transmit.destination, SocketAddr::V4(SocketAddrV4::new(link.addresses[0], constants::MDNS_PORT)), "by unicast");
+    assert_eq!(browse_adds(&link, 0), vec![b"Svc".to_vec()]);
+}

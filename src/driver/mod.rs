@@ -7,10 +7,12 @@
 pub mod debug_log;
 pub mod interfaces;
 pub mod localtime;
+pub mod port_sharing;
 pub mod socket;
 
 use std::collections::{BTreeSet, HashMap};
 use std::io;
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
@@ -271,6 +273,11 @@ fn run_thread(config: EngineConfig, receiver: mpsc::UnboundedReceiver<Command>, 
         };
         let _ = ready.send(Ok(()));
         let core_config = CoreConfig { host_label, seed: seed(), ipv4: v4.is_some(), ipv6: v6.is_some() };
+        let own_sockets = [&v4, &v6]
+            .into_iter()
+            .flatten()
+            .filter_map(|f| port_sharing::socket_inode(f.socket.get_ref().as_raw_fd()))
+            .collect();
         let mut driver = Driver {
             core: Core::new(core_config, Instant::now()),
             log: debug_log::DebugLog::from_env(),
@@ -279,6 +286,7 @@ fn run_thread(config: EngineConfig, receiver: mpsc::UnboundedReceiver<Command>, 
             sinks: HashMap::new(),
             log_interfaces: None,
             waiting: Vec::new(),
+            own_sockets,
         };
         driver.refresh_interfaces();
         driver.run(receiver).await;
@@ -295,6 +303,8 @@ struct Driver {
     log_interfaces: Option<Vec<crate::core::InterfaceInfo>>,
     /// Cancel requests to confirm once the packets they caused are sent.
     waiting: Vec<std_mpsc::Sender<()>>,
+    /// Inodes of our own sockets, to tell them from others on port 5353.
+    own_sockets: BTreeSet<u64>,
 }
 
 /// Waits until the socket (if the family is in use) has datagrams.
@@ -357,7 +367,17 @@ impl Driver {
         self.flush();
     }
 
+    /// Tells the core whether unicast replies to port 5353 would reach us.
+    fn check_port_sharing(&mut self) {
+        let alone = port_sharing::port_is_ours_alone(&self.own_sockets);
+        if alone != self.core.receives_unicast() {
+            self.log.line(|| format!("port 5353 {}", if alone { "ours alone: asking for unicast replies" } else { "shared: multicast replies only" }));
+        }
+        self.core.set_receives_unicast(alone);
+    }
+
     fn refresh_interfaces(&mut self) {
+        self.check_port_sharing();
         let mut list = interfaces::current(self.v4.is_some(), self.v6.is_some());
         let with_v4: BTreeSet<u32> = list.iter().filter(|i| !i.ipv4.is_empty()).map(|i| i.index).collect();
         let with_v6: BTreeSet<u32> = list.iter().filter(|i| !i.ipv6.is_empty()).map(|i| i.index).collect();
@@ -387,6 +407,7 @@ impl Driver {
         let now = Instant::now();
         match command {
             Command::Register(spec, sink, reply) => {
+                self.check_port_sharing();
                 let result = self.core.register(now, spec);
                 self.keep_sink(&result, sink);
                 let _ = reply.send(result);
