@@ -582,6 +582,10 @@ fn registration_probes_three_times_then_announces_three_times() {
             .filter(|p| p.is_query() && p.message.queries.iter().any(|q| q.name == name(INSTANCE)))
             .collect();
         assert_eq!(probes.len(), 3, "{family}: PRB-01: three probes for {INSTANCE}:\n{all}");
+        // PRB-06, QRY-12: the program is alone on port 5353 here, so its
+        // first probe asks for unicast replies (QU); the others do not.
+        let qu: Vec<bool> = probes.iter().map(|p| p.question_class(INSTANCE).is_some_and(|c| c & 0x8000 != 0)).collect();
+        assert_eq!(qu, vec![true, false, false], "{family}: PRB-06: QU bit on the first probe only:\n{all}");
         for p in &probes {
             assert!(
                 p.asks(INSTANCE, RecordType::ANY),
@@ -1311,13 +1315,15 @@ fn browse_queries_start_within_120_ms_then_double_from_one_second() {
             "{family}: QRY-03: first query {:.1} ms after the browse started:\n{all}",
             (first - printed) * 1e3
         );
-        for p in &queries {
+        for (i, p) in queries.iter().enumerate() {
             let d = p.describe(spawned);
             // QRY-01/02: multicast from 5353 (check_sent_by_us has the rest).
             assert!(p.multicast() && p.src_port == 5353, "{family}: QRY-01/02:\n{d}");
-            // QU bit clear (the port may be shared, §15.1); nothing cached,
-            // so no known answers.
-            assert_eq!(p.question_class(NOTHING), Some(CLASS_IN), "{family}: QU bit set:\n{d}");
+            // QRY-06: the first query right after start-up asks for unicast
+            // replies (the program is alone on port 5353); the others do not.
+            let class = if i == 0 { CLASS_IN | 0x8000 } else { CLASS_IN };
+            assert_eq!(p.question_class(NOTHING), Some(class), "{family}: QRY-06: query {i}:\n{d}");
+            // Nothing cached, so no known answers.
             assert_eq!(p.answers().count(), 0, "{family}: known answers out of nowhere:\n{d}");
         }
     }
