@@ -1383,3 +1383,62 @@ fn pcap_reader_reports_the_ip_ttl_and_hop_limit() {
     let got: Vec<(Vec<u8>, u8)> = pcap_udp_packets(&pcap).into_iter().map(|p| (p.payload, p.ttl)).collect();
     assert_eq!(got, vec![(b"four".to_vec(), 7), (b"six".to_vec(), 9)]);
 }
+
+// ---------------------------------------------------------------------------
+// Unicast replies (QU): asked for only while the port is ours alone
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_peer_that_answers_only_by_unicast_is_found_by_a_program_alone_on_the_port() {
+    let lab = Lab::new(2);
+    let us = Sender::of(lab.host(1));
+    let peer_address = lab.host(2).ipv4();
+    let script = manifest_dir().join("tests/peers/unicast_only_responder.py").display().to_string();
+    let peer = lab.host(2).spawn("python3", &[&script, "20", "Unicast Only", "_quonly._tcp", "7300", &peer_address.to_string()], &[]);
+    peer.wait_for_line("READY", secs(10.0)).unwrap_or_else(|| panic!("peer: {}", peer.describe()));
+    let cap = capture(lab.host(1), "eth0");
+    let browse = lab.host(1).spawn(dns_sd_tool(), &["-t", "3", "-B", "_quonly._tcp"], &[]);
+    let found = browse.wait_for_line(|l: &str| l.contains(" Add ") && l.contains("Unicast Only"), secs(6.0));
+    let out = browse.finish(secs(10.0));
+    let packets = decode_all(&cap.stop());
+    let all = show(&packets);
+    assert!(found.is_some(), "QU then the unicast answer: the browse finds the peer:\n{}\n{all}", out.stdout_lines().join("\n"));
+    // The only way it could: our first query asked for unicast replies,
+    // and the answer came by unicast from the peer's port 5353.
+    let first = packets.iter().find(|p| us.sent(p) && p.is_query() && p.asks("_quonly._tcp.local.", RecordType::PTR));
+    assert!(first.is_some_and(|p| p.question_class("_quonly._tcp.local.") == Some(CLASS_IN | 0x8000)), "first query QU:\n{all}");
+    let answer = packets
+        .iter()
+        .find(|p| p.src == IpAddr::V4(peer_address) && p.is_response())
+        .unwrap_or_else(|| panic!("no answer from the peer:\n{all}"));
+    assert_eq!((answer.dst, answer.dst_port, answer.src_port), (IpAddr::V4(lab.host(1).ipv4()), 5353, 5353), "unicast:\n{all}");
+    assert!(packets.iter().all(|p| !(p.src == IpAddr::V4(peer_address) && p.multicast())), "the peer never multicasts:\n{all}");
+}
+
+#[test]
+fn a_program_sharing_the_port_with_another_asks_for_no_unicast_replies() {
+    const SECOND: &str = "Second._sharing._tcp.local.";
+    let lab = Lab::new(1);
+    let host = lab.host(1);
+    let us = Sender::of(host);
+    let first = host.spawn(example("register"), &["First", "_sharing._tcp", "7400"], &[]);
+    wait_registered(&first);
+    let cap = capture(host, "eth0");
+    let second = host.spawn(example("register"), &["Second", "_sharing._tcp", "7401"], &[]);
+    wait_registered(&second);
+    let browse = host.spawn(dns_sd_tool(), &["-t", "2", "-B", "_sharing._tcp"], &[]);
+    let out = browse.finish(secs(10.0));
+    let packets = decode_all(&cap.stop());
+    let all = show(&packets);
+    let adds = out.stdout_lines().iter().filter(|l| l.contains(" Add ")).count();
+    assert_eq!(adds, 2, "a browse sharing the port finds both:\n{}", out.stdout_lines().join("\n"));
+    // QRY-12: a unicast reply would reach only one of the programs on port
+    // 5353, so neither the second's probes nor the browse's queries ask.
+    let probes: Vec<&Packet> = packets.iter().filter(|p| us.sent(p) && p.is_query() && p.asks(SECOND, RecordType::ANY)).collect();
+    assert_eq!(probes.len(), 6, "three probes on each IP version:\n{all}");
+    for p in packets.iter().filter(|p| us.sent(p) && p.is_query()) {
+        assert!(p.qclasses.iter().all(|c| c & 0x8000 == 0), "QU bit while sharing the port:\n{}", p.describe(0.0));
+    }
+    drop(first);
+    drop(second);
+}
