@@ -1334,3 +1334,42 @@ fn a_qu_question_round_trip_between_two_cores_goes_by_unicast() {
     assert_eq!(answer.transmit.destination, SocketAddr::V4(SocketAddrV4::new(link.addresses[0], constants::MDNS_PORT)), "by unicast");
     assert_eq!(browse_adds(&link, 0), vec![b"Svc".to_vec()]);
 }
+
+#[test]
+fn a_host_name_conflict_on_one_interface_renames_the_host_on_every_interface() {
+    const OTHER_IF: IfIndex = 3;
+    let mut link = Link::new(&["alpha"]);
+    let second = InterfaceInfo {
+        index: OTHER_IF,
+        name: "eth1".into(),
+        ipv4: vec![Ipv4Addr::new(198, 51, 100, 11)],
+        ipv6: vec![],
+        subnets: vec![(std::net::IpAddr::V4(Ipv4Addr::new(198, 51, 100, 0)), 24)],
+        link_changes: 0,
+    };
+    let first = InterfaceInfo { index: IF, name: "eth0".into(), ipv4: vec![link.addresses[0]], ipv6: vec![], subnets: lab_subnet(), link_changes: 0 };
+    link.cores[0].set_interfaces(link.now, vec![first, second]);
+    link.run_for(Duration::from_millis(300)); // the first probes are out
+    // A rival on the second link only claims our host name.
+    let mut rival = new_response(0);
+    rival.answers.push(make_record(name("alpha.local."), 120, RData::A(Ipv4Addr::new(198, 51, 100, 77).into()), true));
+    let payload = rival.to_vec().unwrap();
+    let source: SocketAddr = "198.51.100.77:5353".parse().unwrap();
+    link.cores[0].handle_datagram(link.now, Datagram { ifindex: OTHER_IF, source, multicast: true, payload });
+    let before = link.seen.len();
+    link.run_for(Duration::from_secs(5));
+    // RFC 6762 §14: one host name for all links, so the new name is taken
+    // (probed and announced) on both.
+    assert_eq!(link.cores[0].host_name(), &name("alpha-2.local."));
+    for ifindex in [IF, OTHER_IF] {
+        let probes = link.seen[before..]
+            .iter()
+            .filter(|s| s.transmit.ifindex == ifindex && is_probe(&s.message) && s.message.queries[0].name() == &name("alpha-2.local."))
+            .count();
+        assert_eq!(probes, 3, "alpha-2 probed on interface {ifindex}");
+        let announced = link.seen[before..]
+            .iter()
+            .any(|s| s.transmit.ifindex == ifindex && is_response(&s.message) && has_record(&s.message, "alpha-2.local.", RecordType::A));
+        assert!(announced, "alpha-2 announced on interface {ifindex}");
+    }
+}
