@@ -6,6 +6,10 @@
 //!   the cached answers that still have at least half their TTL.
 //! - When a cached record that someone wants reaches a refresh point, its
 //!   own question is asked on its interface.
+//! - A question the cache answers with a unique record (cache-flush bit)
+//!   is not sent: the cache's refresh queries at 80 % of that record's TTL
+//!   keep it fresh (§5.2). The series goes on silently, so the question is
+//!   asked again if the answer goes away.
 //! - A new interface restarts every question there.
 //! - Duplicate question suppression (§7.3): when another host asks the same
 //!   question (without the unicast-response bit) shortly before we would,
@@ -97,6 +101,16 @@ impl Core {
             q.next = q.next.min(now + delay);
             q.interval = QUERY_FIRST_INTERVAL;
         }
+    }
+
+    /// Whether the cache holds a unique answer (cache-flush bit) to this
+    /// question on `ifindex`: then the question is not sent, and the
+    /// cache's refresh queries keep that answer fresh (RFC 6762 §5.2).
+    fn has_unique_answer(&self, now: Instant, ifindex: IfIndex, name: &Name, rtype: RecordType) -> bool {
+        rtype != RecordType::ANY
+            && self.interfaces.get(&ifindex).is_some_and(|i| {
+                i.cache.lookup(name, rtype).iter().any(|e| e.record.mdns_cache_flush && e.remaining_ttl(now) > 0)
+            })
     }
 
     /// Cached answers to list in a query, with their remaining TTL (§7.1).
@@ -199,7 +213,7 @@ impl Core {
             let questions: Vec<(Name, RecordType, bool)> = due
                 .iter()
                 .map(|i| &self.querier.questions[*i])
-                .filter(|q| q.applies_to(ifindex))
+                .filter(|q| q.applies_to(ifindex) && !self.has_unique_answer(now, ifindex, &q.name, q.rtype))
                 .map(|q| (q.name.clone(), q.rtype, unicast && q.interval == QUERY_FIRST_INTERVAL))
                 .collect();
             if !questions.is_empty() {

@@ -1373,3 +1373,42 @@ fn a_host_name_conflict_on_one_interface_renames_the_host_on_every_interface() {
         assert!(announced, "alpha-2 announced on interface {ifindex}");
     }
 }
+
+/// When `core` sent SRV queries, in ms after `start`.
+fn srv_query_times(link: &Link, core: usize, start: Duration) -> Vec<u128> {
+    link.packets_from(core)
+        .into_iter()
+        .filter(|s| s.at >= start && !is_probe(&s.message) && s.message.queries.iter().any(|q| q.query_type() == RecordType::SRV))
+        .map(|s| ms(s.at - start))
+        .collect()
+}
+
+#[test]
+fn a_unique_answer_ends_the_query_series_and_refresh_queries_take_over() {
+    // beta heard the announcements: its resolve asks nothing until the
+    // cached SRV (TTL 120 s) needs a refresh at 80-82 % of its TTL.
+    let mut link = Link::new(&["alpha", "beta"]);
+    link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    link.run_for(Duration::from_secs(6));
+    let start = link.elapsed();
+    link.cores[1].resolve(link.now, ResolveSpec { fullname: name("Svc._test._tcp.local."), ifindex: 0 });
+    link.run_for(Duration::from_secs(100));
+    let queries = srv_query_times(&link, 1, start);
+    assert!(queries.len() == 1 && (90_000..=99_000).contains(&queries[0]), "SRV queries at {queries:?} ms");
+
+    // beta's cache starts empty: one query, answered at once with the
+    // cache-flush bit, then no 1, 2, 4 … s series, only the refresh.
+    let mut link = Link::new(&["alpha", "beta"]);
+    link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    link.run_for(Duration::from_secs(6));
+    link.cores[1].set_interfaces(link.now, vec![]);
+    let info = InterfaceInfo { index: IF, name: "eth0".into(), ipv4: vec![link.addresses[1]], ipv6: vec![], subnets: lab_subnet(), link_changes: 0 };
+    link.cores[1].set_interfaces(link.now, vec![info]);
+    let start = link.elapsed();
+    link.cores[1].resolve(link.now, ResolveSpec { fullname: name("Svc._test._tcp.local."), ifindex: 0 });
+    link.run_for(Duration::from_secs(100));
+    let queries = srv_query_times(&link, 1, start);
+    assert_eq!(queries.len(), 2, "SRV queries at {queries:?} ms");
+    assert!(queries[0] <= 120, "{queries:?}");
+    assert!((96_000..=98_600).contains(&queries[1]), "refresh at {queries:?}");
+}
