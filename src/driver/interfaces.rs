@@ -6,8 +6,12 @@
 //! `DNSSD_INTERFACES=eth0,eth1` restricts the engine to the named
 //! interfaces (loopback included when named).
 //!
-//! The driver reads the list again every half second, so interfaces and
-//! addresses that appear, change or vanish are picked up within a second.
+//! The driver reads the list again as soon as the kernel reports a link or
+//! address change over netlink (`netlink.rs`), and every five seconds as a
+//! safety net (every half second where netlink is unavailable), so
+//! interfaces and addresses that appear, change or vanish are picked up
+//! within a second. The carrier-change count read with each interface
+//! makes a flap that is over by the time of the read still count.
 
 use std::collections::BTreeMap;
 use std::ffi::CStr;

@@ -3,10 +3,16 @@
 //!
 //! Commands come in over a channel; each event the core emits goes to the
 //! sink of the handle it belongs to, called on the engine thread.
+//!
+//! The interface list (`interfaces.rs`) is read again as soon as the kernel
+//! reports a link or address change over netlink (`netlink.rs`), and on a
+//! slow timer as a safety net. Where the netlink socket cannot be opened
+//! (a sandbox, say), the timer alone does the job, every half second.
 
 pub mod debug_log;
 pub mod interfaces;
 pub mod localtime;
+pub mod netlink;
 pub mod port_sharing;
 pub mod socket;
 
@@ -26,9 +32,14 @@ use crate::core::{BrowseSpec, Core, CoreConfig, CoreError, Datagram, Event, Hand
 /// Receives the events of one handle, on the engine thread. It must not block.
 pub type Sink = Box<dyn FnMut(Event) + Send>;
 
-/// How often the interface list is read again: changes are picked up well
+/// How often the interface list is read again when there are no netlink
+/// notifications to wake the driver: changes are then picked up well
 /// within a second.
 const INTERFACE_POLL: Duration = Duration::from_millis(500);
+/// How often the interface list is read again while netlink notifications
+/// wake the driver on every change: only a safety net, for a change the
+/// notifications might not cover.
+const INTERFACE_POLL_WITH_NETLINK: Duration = Duration::from_secs(5);
 /// How long a caller waits for the engine to confirm a command.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -272,6 +283,9 @@ fn run_thread(config: EngineConfig, receiver: mpsc::UnboundedReceiver<Command>, 
             }
         };
         let _ = ready.send(Ok(()));
+        // Subscribed before the first read of the list, so that no change
+        // after that read goes unnoticed.
+        let netlink = netlink::LinkWatch::open();
         let core_config = CoreConfig { host_label, seed: seed(), ipv4: v4.is_some(), ipv6: v6.is_some() };
         let own_sockets = [&v4, &v6]
             .into_iter()
@@ -287,7 +301,12 @@ fn run_thread(config: EngineConfig, receiver: mpsc::UnboundedReceiver<Command>, 
             log_interfaces: None,
             waiting: Vec::new(),
             own_sockets,
+            netlink: None,
         };
+        match netlink {
+            Ok(watch) => driver.netlink = Some(watch),
+            Err(e) => driver.log.line(|| format!("no netlink notifications ({e}): interfaces polled every {INTERFACE_POLL:?}")),
+        }
         driver.refresh_interfaces();
         driver.run(receiver).await;
     });
@@ -305,6 +324,9 @@ struct Driver {
     waiting: Vec<std_mpsc::Sender<()>>,
     /// Inodes of our own sockets, to tell them from others on port 5353.
     own_sockets: BTreeSet<u64>,
+    /// Link and address change notifications; None where netlink could not
+    /// be opened or failed.
+    netlink: Option<netlink::LinkWatch>,
 }
 
 /// Waits until the socket (if the family is in use) has datagrams.
@@ -313,6 +335,23 @@ async fn readable(family: &Option<FamilySocket>) -> Option<tokio::io::unix::Asyn
         Some(f) => f.socket.readable().await.ok(),
         None => std::future::pending().await,
     }
+}
+
+/// Waits until the kernel reports a link or address change (never, without
+/// a netlink socket).
+async fn link_changed(watch: &Option<netlink::LinkWatch>) -> io::Result<()> {
+    match watch {
+        Some(watch) => watch.changed().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The safety-net timer for re-reading the interface list.
+fn interface_timer(netlink: bool) -> tokio::time::Interval {
+    let period = if netlink { INTERFACE_POLL_WITH_NETLINK } else { INTERFACE_POLL };
+    let mut interval = tokio::time::interval(period);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    interval
 }
 
 /// Hands every waiting datagram to the core.
@@ -337,8 +376,7 @@ fn drain(core: &mut Core, log: &mut debug_log::DebugLog, mut guard: tokio::io::u
 
 impl Driver {
     async fn run(&mut self, mut receiver: mpsc::UnboundedReceiver<Command>) {
-        let mut interface_poll = tokio::time::interval(INTERFACE_POLL);
-        interface_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut interface_poll = interface_timer(self.netlink.is_some());
         loop {
             self.flush();
             let deadline = self.core.poll_timeout().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
@@ -357,6 +395,14 @@ impl Driver {
                     self.core.handle_timeout(Instant::now());
                 },
                 _ = interface_poll.tick() => self.refresh_interfaces(),
+                changed = link_changed(&self.netlink) => {
+                    if let Err(e) = changed {
+                        self.log.line(|| format!("netlink notifications failed ({e}): interfaces polled every {INTERFACE_POLL:?}"));
+                        self.netlink = None;
+                        interface_poll = interface_timer(false);
+                    }
+                    self.refresh_interfaces();
+                },
             }
         }
         // Shutting down: everything still registered says goodbye.

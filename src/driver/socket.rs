@@ -1,6 +1,7 @@
 //! The mDNS socket: socket2 set-up, and datagrams in and out with their
-//! interface (IP_PKTINFO). With `driver/interfaces.rs`, the only driver code
-//! that calls the operating system directly.
+//! interface (IP_PKTINFO). With `driver/interfaces.rs`, `driver/netlink.rs`
+//! and `driver/localtime.rs`, the only driver code that calls the operating
+//! system directly.
 
 use std::io;
 use std::mem::{size_of, zeroed, MaybeUninit};
