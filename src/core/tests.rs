@@ -1154,6 +1154,73 @@ fn txt_of_len(len: usize) -> Vec<u8> {
     txt
 }
 
+/// The largest rdata a record of `Svc._test._tcp.local.` may carry: the
+/// 9000-byte packet less IP and UDP headers, the DNS header, the name
+/// (22 bytes uncompressed) and the fixed fields.
+const SVC_MAX_RDATA: usize = constants::ABSOLUTE_MAX_PAYLOAD - 12 - 22 - 10;
+/// The same when the instance label may grow to 63 bytes by renaming.
+const RENAMABLE_MAX_RDATA: usize = constants::ABSOLUTE_MAX_PAYLOAD - 12 - (1 + 63 + 18) - 10;
+
+#[test]
+fn records_too_big_for_a_9000_byte_packet_are_refused() {
+    let mut link = Link::new(&["alpha"]);
+    let mut fixed = spec("Svc", 8080);
+    fixed.auto_rename = false;
+    let handle = link.cores[0].register(link.now, fixed).unwrap();
+    link.run_for(Duration::from_secs(10));
+    let add = |rdata_len: usize| RecordChange::Add { rtype: 65280, rdata: vec![7; rdata_len], ttl: 0 };
+    let bad = Err(CoreError::BadParam("record too big for one 9000-byte packet (RFC 6762 §17)"));
+    assert_eq!(link.cores[0].change_records(link.now, handle, add(SVC_MAX_RDATA + 1)), bad);
+    let before = link.seen.len();
+    let id = link.cores[0].change_records(link.now, handle, add(SVC_MAX_RDATA)).expect("exactly at the limit");
+    link.run_for(Duration::from_secs(4));
+    let carrying: Vec<&Seen> = link.seen[before..]
+        .iter()
+        .filter(|s| s.message.answers.iter().any(|r| r.record_type() == RecordType::Unknown(65280)))
+        .collect();
+    assert_eq!(carrying.len(), 3, "the largest record is announced");
+    assert!(carrying.iter().all(|s| s.transmit.payload.len() <= constants::ABSOLUTE_MAX_PAYLOAD));
+    // An update is checked the same way and leaves the record as it was.
+    let update = |rdata_len: usize| RecordChange::Update { record: Some(id), rdata: vec![8; rdata_len], ttl: 0 };
+    assert_eq!(link.cores[0].change_records(link.now, handle, update(SVC_MAX_RDATA + 1)), bad);
+    assert_eq!(link.cores[0].groups.services[&handle].extra[0].rdata, vec![7; SVC_MAX_RDATA]);
+    assert_eq!(link.cores[0].change_records(link.now, handle, update(100)), Ok(id));
+    // So is a TXT update.
+    let too_long = txt_of_len(SVC_MAX_RDATA + 1);
+    assert!(matches!(link.cores[0].update_txt(link.now, handle, too_long), Err(CoreError::BadParam(_))));
+    assert_eq!(link.cores[0].groups.services[&handle].spec.txt, b"\x05a=one".to_vec());
+}
+
+#[test]
+fn a_renamable_registration_counts_its_longest_name() {
+    let mut link = Link::new(&["alpha"]);
+    let handle = link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    let add = |rdata_len: usize| RecordChange::Add { rtype: 65280, rdata: vec![7; rdata_len], ttl: 0 };
+    assert!(matches!(link.cores[0].change_records(link.now, handle, add(RENAMABLE_MAX_RDATA + 1)), Err(CoreError::BadParam(_))));
+    assert!(link.cores[0].change_records(link.now, handle, add(RENAMABLE_MAX_RDATA)).is_ok());
+}
+
+#[test]
+fn a_txt_record_too_big_for_a_9000_byte_packet_is_refused_at_registration() {
+    let mut link = Link::new(&["alpha"]);
+    let txt = txt_of_len;
+    let mut fixed = spec("Svc", 8080);
+    fixed.auto_rename = false;
+    fixed.txt = txt(SVC_MAX_RDATA + 1);
+    assert!(matches!(link.cores[0].register(link.now, fixed.clone()), Err(CoreError::BadParam(_))));
+    fixed.txt = txt(SVC_MAX_RDATA);
+    assert!(link.cores[0].register(link.now, fixed).is_ok());
+    let mut renamable = spec("Other", 8080);
+    renamable.txt = txt(RENAMABLE_MAX_RDATA + 1);
+    assert!(matches!(link.cores[0].register(link.now, renamable.clone()), Err(CoreError::BadParam(_))));
+    renamable.txt = txt(RENAMABLE_MAX_RDATA);
+    assert!(link.cores[0].register(link.now, renamable).is_ok());
+    link.run_for(Duration::from_secs(10));
+    assert!(link.seen.iter().all(|s| s.transmit.payload.len() <= constants::ABSOLUTE_MAX_PAYLOAD));
+    let big_txts = link.seen.iter().filter(|s| s.message.answers.iter().any(|r| r.record_type() == RecordType::TXT && r.data.to_string().len() > 8000)).count();
+    assert_eq!(big_txts, 6, "both big TXT records announced three times");
+}
+
 #[test]
 fn updates_are_announced_at_most_ten_times_a_minute() {
     let mut link = Link::new(&["alpha"]);
