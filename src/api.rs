@@ -158,6 +158,8 @@ impl Active {
     }
 
     /// Replaces the TXT record of a registration (announced again at once).
+    /// `BadParam` if it is malformed, over 8900 bytes, or would not fit in
+    /// one 9000-byte packet under the registration's name (RFC 6762 §17).
     pub fn update_txt(&self, txt: &[u8]) -> Result<(), ApiError> {
         if txt.len() > crate::wire::txt::MDNS_MAX_TXT_LEN || !crate::wire::txt::is_well_formed(txt) {
             return Err(ApiError::BadParam("TXT data must be well formed and at most 8900 bytes (RFC 6763 §6.2)"));
@@ -167,11 +169,14 @@ impl Active {
 
     /// Adds a record (any type, raw rdata) under a registration's name;
     /// `ttl` 0 means the default. Returns its id for update and remove.
+    /// `BadParam` if the record would not fit in one 9000-byte packet
+    /// (RFC 6762 §17).
     pub fn add_record(&self, rtype: u16, rdata: &[u8], ttl: u32) -> Result<u64, ApiError> {
         self.change(RecordChange::Add { rtype, rdata: rdata.to_vec(), ttl })
     }
 
-    /// Replaces the rdata of an added record.
+    /// Replaces the rdata of an added record (`BadParam` if too big, as for
+    /// [`Active::add_record`]).
     pub fn update_record(&self, record: u64, rdata: &[u8], ttl: u32) -> Result<(), ApiError> {
         self.change(RecordChange::Update { record: Some(record), rdata: rdata.to_vec(), ttl }).map(|_| ())
     }
@@ -216,7 +221,9 @@ fn default_instance_name(engine: &Engine) -> Result<String, ApiError> {
 }
 
 impl Engine {
-    /// Publishes a service.
+    /// Publishes a service. `BadParam` for TXT data that is malformed, over
+    /// 8900 bytes, or too big for one 9000-byte packet with the service's
+    /// name (RFC 6762 §17).
     pub fn register_service(
         &self,
         service: &Service,

@@ -1,6 +1,7 @@
 //! Interop with avahi-daemon on virtual links: on another host and on the
 //! same host (sharing port 5353 and the host name), and a name conflict
-//! with it. Needs root and the Debian packages avahi-daemon, avahi-utils
+//! with it. avahi-browse resolves our services, avahi-resolve our host
+//! name (both ways, IPv4 and IPv6). Needs root and the Debian packages avahi-daemon, avahi-utils
 //! and dbus.
 //!
 //! avahi-daemon talks to a D-Bus system bus and keeps a machine-wide pid
@@ -34,7 +35,7 @@ impl Avahi {
 
     /// As [`Avahi::start`]; `ipv4` false makes avahi speak IPv6 only.
     fn start_with(host: &Host, host_name: Option<&str>, ipv4: bool) -> Avahi {
-        for tool in ["avahi-daemon", "avahi-browse", "avahi-publish", "dbus-daemon"] {
+        for tool in ["avahi-daemon", "avahi-browse", "avahi-publish", "avahi-resolve", "dbus-daemon"] {
             assert!(find_tool(tool).is_some(), "{tool} is missing: apt-get install avahi-daemon avahi-utils dbus");
         }
         let turn = FileLock::acquire(&std::env::temp_dir().join("dsd-avahi-tests.lock"));
@@ -107,6 +108,41 @@ fn avahi_resolved(host: &Host, avahi: &Avahi, service_type: &str) -> Vec<(String
         .collect()
 }
 
+/// `avahi-resolve ARGS` (`-n NAME` or `-a ADDRESS`, with `-4` or `-6`):
+/// the one `first<TAB>second` line it prints, or a panic with its output.
+fn avahi_resolve(host: &Host, avahi: &Avahi, args: &[&str]) -> (String, String) {
+    let out = host.run_env("avahi-resolve", args, &avahi.env(), secs(15));
+    let lines = out.stdout_lines();
+    match (out.success(), lines.as_slice()) {
+        (true, [line]) => match line.split_once('\t') {
+            Some((first, second)) => (first.to_string(), second.to_string()),
+            None => panic!("avahi-resolve {args:?}: {line:?}"),
+        },
+        _ => panic!("avahi-resolve {args:?} failed: {out:?}\navahi-daemon: {}", avahi.log()),
+    }
+}
+
+/// A host name as avahi prints it, compared without case or final dot.
+fn same_host_name(a: &str, b: &str) -> bool {
+    a.trim_end_matches('.').eq_ignore_ascii_case(b.trim_end_matches('.'))
+}
+
+/// avahi-resolve turns our host name into our address on the link and the
+/// address back into our host name (the reverse-mapping PTR), for each IP
+/// version given.
+fn check_avahi_resolves_our_host(host: &Host, avahi: &Avahi, our_host: &str, addresses: &[std::net::IpAddr]) {
+    for address in addresses {
+        let family = if address.is_ipv4() { "-4" } else { "-6" };
+        let (name, found) = avahi_resolve(host, avahi, &[family, "-n", our_host]);
+        assert!(same_host_name(&name, our_host), "avahi-resolve {family} -n {our_host} named {name}");
+        assert_eq!(found.parse::<std::net::IpAddr>().ok(), Some(*address), "avahi-resolve {family} -n {our_host}");
+        let text = address.to_string();
+        let (back, name) = avahi_resolve(host, avahi, &["-a", &text]);
+        assert_eq!(back.parse::<std::net::IpAddr>().ok(), Some(*address), "avahi-resolve -a {text}");
+        assert!(same_host_name(&name, our_host), "avahi-resolve -a {text} gave {name}, not {our_host}");
+    }
+}
+
 #[test]
 fn avahi_on_another_host_finds_ours_and_we_find_avahis() {
     let lab = Lab::new(2);
@@ -121,6 +157,10 @@ fn avahi_on_another_host_finds_ours_and_we_find_avahis() {
     assert_eq!(mine.2, lab.host(1).ipv4().to_string(), "avahi resolved our host name to our address");
     assert_eq!(mine.3, 6001);
     assert_eq!(mine.4, "\"from=us\"");
+    // avahi-resolve: our host name (as avahi-browse resolved it) to each of
+    // our addresses, and each address back to our host name.
+    let addresses = [lab.host(1).ipv4().into(), lab.host(1).ipv6().into()];
+    check_avahi_resolves_our_host(lab.host(2), &avahi, &mine.1, &addresses);
 
     let out = lab.host(1).run(example("browse_resolve"), &["-t", "4", "_avtest._tcp"], secs(10));
     let theirs = out
@@ -203,6 +243,7 @@ fn ipv6_only_link_interoperates_with_avahi_and_python_zeroconf() {
     let seen = avahi_resolved(lab.host(2), &avahi, "_six._tcp");
     let mine = seen.iter().find(|s| s.0 == "Ours Six").unwrap_or_else(|| panic!("avahi did not resolve ours: {seen:?}"));
     assert_eq!((mine.2.as_str(), mine.3), (lab.host(1).ipv6().to_string().as_str(), 6601), "{seen:?}");
+    check_avahi_resolves_our_host(lab.host(2), &avahi, &mine.1, &[lab.host(1).ipv6().into()]);
     // python-zeroconf finds ours.
     let found = zc.wait_for_line("FOUND Ours Six ", secs(10));
     assert!(found.is_some_and(|l| l.contains(" 6601 ")), "zeroconf: {:?} {}", zc.stdout_lines(), zc.stderr_text());

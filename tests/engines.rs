@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use dns_sd::api::{BrowseEvent, Engine, EngineConfig, RegisterEvent, Resolved, Service};
+use dns_sd::api::{ApiError, BrowseEvent, Engine, EngineConfig, RegisterEvent, Resolved, Service};
 use support::*;
 
 fn engine_in(host: &Host, label: &str) -> Engine {
@@ -75,6 +75,17 @@ fn rust_api_publishes_browses_resolves_and_updates_txt_across_namespaces() {
     registration.update_txt(b"\x09version=2").unwrap();
     let updated = res_rx.recv_timeout(Duration::from_secs(5)).expect("updated TXT");
     assert_eq!(updated.txt, b"\x09version=2");
+
+    // RFC 6762 §17: a record that could not fit in one 9000-byte packet is
+    // refused; the TXT update below passes the 8900-byte check on the data
+    // alone but not with the (renamable) service's name.
+    assert!(matches!(registration.add_record(65280, &[0; 9000], 0), Err(ApiError::BadParam(_))));
+    let mut txt_8900 = [&[254u8][..], &[b'v'; 254]].concat().repeat(34);
+    txt_8900.extend([&[229u8][..], &[b'w'; 229]].concat());
+    assert_eq!(txt_8900.len(), 8900);
+    assert!(matches!(registration.update_txt(&txt_8900), Err(ApiError::BadParam(_))));
+    let hinfo = registration.add_record(13, b"\x03x86\x05Linux", 0).expect("a small record is added");
+    registration.remove_record(hinfo).unwrap();
 
     // The host's address is answered to a record query.
     let (q_tx, q_rx) = mpsc::channel();

@@ -82,8 +82,20 @@ pub const GOODBYE_DELAY: Duration = Duration::from_secs(1);
 /// RFC 6762 §17: packets stay under the interface MTU; for 1500-byte
 /// Ethernet less the IPv6 and UDP headers this leaves 1452 bytes.
 pub const MAX_PACKET_PAYLOAD: usize = 1452;
-/// RFC 6762 §17: no mDNS packet may exceed 9000 bytes including headers.
+/// RFC 6762 §17: no mDNS packet may exceed 9000 bytes including headers
+/// (IPv6 and UDP: 48 bytes). A record that cannot fit in such a packet is
+/// refused when registered and never sent.
 pub const ABSOLUTE_MAX_PAYLOAD: usize = 9000 - 48;
+/// RFC 1035 §4.1.1: the fixed header of every DNS message.
+pub const DNS_HEADER_LEN: usize = 12;
+/// RFC 1035 §4.1.3: the fixed fields of a record after its name (type,
+/// class, TTL and rdata length).
+pub const RECORD_FIXED_LEN: usize = 10;
+/// RFC 6762 §6.7, RFC 1035 §4.2.1: a reply to a legacy resolver is one UDP
+/// datagram of at most 512 bytes, unless its query's EDNS0 OPT record
+/// advertises a larger payload (RFC 6891 §6.2.3, §6.2.5), which we use up to
+/// `MAX_PACKET_PAYLOAD`. What does not fit is cut, with the TC bit (§18.5).
+pub const LEGACY_UNICAST_MAX_PAYLOAD: usize = 512;
 
 /// RFC 6762 §10.5: after two queries from others that a cached record
 /// should have answered ...

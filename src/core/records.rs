@@ -3,6 +3,12 @@
 //! one unique name; on each interface it is probing, announcing or
 //! established, and it answers queries on an interface only once probing
 //! there has succeeded.
+//!
+//! Every record must fit alone in a 9000-byte packet (RFC 6762 §17): its
+//! owner name uncompressed, fixed fields and rdata, plus a message header.
+//! TXT data at registration and records added or updated at run time are
+//! checked against the longest name the registration may take (a renamable
+//! one counts its instance label as 63 bytes), and refused with `BadParam`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -14,7 +20,8 @@ use hickory_proto::rr::{Name, RData, Record};
 
 use super::constants::*;
 use super::{Core, Handle, IfIndex};
-use crate::wire::message::make_record;
+use crate::wire::message::{make_record, name_wire_len};
+use crate::wire::service_name::{MAX_LABEL, MAX_NAME_WIRE};
 
 /// What an API user asks to publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,7 +138,9 @@ pub(crate) struct ExtraRecord {
     pub ttl: u32,
 }
 
-/// What changes in a registration's records at run time.
+/// What changes in a registration's records at run time. Rdata that would
+/// not fit in one 9000-byte packet under the registration's name (at its
+/// longest, if it may be renamed) is refused with `BadParam` (RFC 6762 §17).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordChange {
     /// Adds a record of this type (TTL 0: the default).
@@ -155,6 +164,34 @@ pub(crate) struct Service {
 fn raw_rdata(rtype: u16, bytes: &[u8]) -> RData {
     let rdata = if bytes.is_empty() { NULL::new() } else { NULL::with(bytes.to_vec()) };
     RData::Unknown { code: RecordType::from(rtype), rdata }
+}
+
+/// The longest owner name a registration's records may take: its current
+/// name, or, when it may be renamed ("Name (2)"), the instance label at its
+/// longest (63 bytes) under the service type.
+fn longest_owner_len(spec: &ServiceSpec, current: &Name) -> usize {
+    let current = name_wire_len(current);
+    if spec.auto_rename {
+        current.max(1 + MAX_LABEL + name_wire_len(&spec.service_type)).min(MAX_NAME_WIRE)
+    } else {
+        current
+    }
+}
+
+/// Whether a record fits alone in the largest packet we may send (RFC 6762
+/// §17): a message header, the owner name uncompressed, the fixed fields
+/// and the rdata within [`ABSOLUTE_MAX_PAYLOAD`].
+pub(crate) fn fits_one_packet(owner_len: usize, rdata_len: usize) -> bool {
+    DNS_HEADER_LEN + owner_len + RECORD_FIXED_LEN + rdata_len <= ABSOLUTE_MAX_PAYLOAD
+}
+
+/// Refuses rdata that could not be sent under a registration's name.
+fn check_size(spec: &ServiceSpec, current: &Name, rdata_len: usize) -> Result<(), super::CoreError> {
+    if fits_one_packet(longest_owner_len(spec, current), rdata_len) {
+        Ok(())
+    } else {
+        Err(super::CoreError::BadParam("record too big for one 9000-byte packet (RFC 6762 §17)"))
+    }
 }
 
 #[derive(Debug)]
@@ -282,12 +319,15 @@ impl Groups {
 
 impl Core {
     /// Starts publishing a service. Probing begins at once on every interface.
+    /// A TXT record that would not fit in one 9000-byte packet under the
+    /// service's name is refused with `BadParam` (RFC 6762 §17).
     pub fn register(&mut self, now: Instant, spec: ServiceSpec) -> Result<Handle, super::CoreError> {
         if spec.instance.is_empty() || spec.instance.len() > 63 {
             return Err(super::CoreError::BadParam("instance name must be 1-63 bytes"));
         }
         let name = instance_name(&spec.instance, &spec.service_type)
             .ok_or(super::CoreError::BadParam("service name too long"))?;
+        check_size(&spec, &name, spec.txt.len().max(1))?;
         let handle = self.new_handle();
         let only = spec.ifindex;
         self.groups.services.insert(handle, Service { spec, group: Group::new(name, only), extra: Vec::new(), updates: VecDeque::new() });
@@ -306,6 +346,14 @@ impl Core {
     /// the record's id (that of the new record for `Add`).
     pub fn change_records(&mut self, now: Instant, handle: Handle, change: RecordChange) -> Result<u64, super::CoreError> {
         let service = self.groups.services.get_mut(&handle).ok_or(super::CoreError::UnknownHandle)?;
+        let new_rdata_len = match &change {
+            RecordChange::Add { rdata, .. } | RecordChange::Update { record: Some(_), rdata, .. } => Some(rdata.len()),
+            RecordChange::Update { record: None, rdata, .. } => Some(crate::wire::txt::for_wire(rdata).len()),
+            RecordChange::Remove { .. } => None,
+        };
+        if let Some(len) = new_rdata_len {
+            check_size(&service.spec, &service.group.name, len)?;
+        }
         let default_ttl = |ttl: u32| if ttl == 0 { OTHER_RECORD_TTL } else { ttl };
         let id = match change {
             RecordChange::Add { rtype, rdata, ttl } => {

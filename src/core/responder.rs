@@ -16,7 +16,11 @@
 //!   record was multicast within a quarter of its TTL, else by multicast (§5.4).
 //! - A query from a port other than 5353 is a legacy query: answered at once
 //!   by unicast, with its ID and question, TTLs of at most ten seconds and no
-//!   cache-flush bit (§6.7).
+//!   cache-flush bit (§6.7). The reply is one datagram of at most 512 bytes,
+//!   or the payload size the query's EDNS0 OPT record advertises (up to
+//!   1452; an OPT comes back then, RFC 6891 §7): additional records that do
+//!   not fit are left out, and if answers do not fit either, those that fit
+//!   go with the TC bit set (§18.5, RFC 1035 §4.2.1).
 //! - A query with the TC bit continues in packets without questions from
 //!   the same source: it is answered 400-500 ms after its last packet, with
 //!   the known answers of all of them (§7.2).
@@ -39,13 +43,13 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use hickory_proto::op::Message;
+use hickory_proto::op::{Edns, Message};
 use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
 
 use super::constants::*;
 use super::records::Addresses;
 use super::{Core, Datagram, Family, IfIndex};
-use crate::wire::message::{new_response, RecordKey};
+use crate::wire::message::{new_response, truncate_to_fit, RecordKey};
 
 #[derive(Debug)]
 struct Pending {
@@ -260,6 +264,19 @@ impl Core {
             message.queries = query.queries.clone();
             message.answers = answers.into_iter().map(legacy_form).collect();
             message.additionals = additionals.into_iter().map(legacy_form).collect();
+            if query.edns.is_some() {
+                // RFC 6891 §7: a query with an OPT record gets one back.
+                let mut edns = Edns::new();
+                edns.set_max_payload(MAX_PACKET_PAYLOAD as u16);
+                message.set_edns(edns);
+            }
+            // One datagram the resolver accepts (§6.7, §18.5): `send` does
+            // not split a message that already fits the packet limit.
+            let limit = usize::from(query.max_payload()).clamp(LEGACY_UNICAST_MAX_PAYLOAD, MAX_PACKET_PAYLOAD);
+            match truncate_to_fit(message, limit) {
+                Some(fitted) => message = fitted,
+                None => return,
+            }
         } else {
             message.answers = answers;
             message.additionals = additionals;

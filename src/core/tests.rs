@@ -326,6 +326,97 @@ fn legacy_unicast_query_gets_id_question_short_ttl_and_no_cache_flush() {
     }
 }
 
+/// Forty instances of `_test._tcp`, established on a one-host link.
+fn link_with_many_instances() -> Link {
+    let mut link = Link::new(&["alpha"]);
+    for i in 0..40 {
+        link.cores[0].register(link.now, spec(&format!("Svc{i:02}"), 8080)).unwrap();
+    }
+    link.run_for(Duration::from_secs(10));
+    link
+}
+
+/// A legacy query from 192.0.2.99:40000, advertising `edns` bytes in an
+/// OPT record if given; the replies sent back to it.
+fn legacy_exchange(link: &mut Link, owner: &str, rtype: RecordType, edns: Option<u16>) -> Vec<Seen> {
+    let before = link.seen.len();
+    let mut query = new_query();
+    query.metadata.id = 0x4242;
+    query.queries.push(Query::query(name(owner), rtype));
+    if let Some(size) = edns {
+        let mut opt = hickory_proto::op::Edns::new();
+        opt.set_max_payload(size);
+        query.set_edns(opt);
+    }
+    link.inject(0, &query, 40000, true);
+    link.run_for(Duration::from_millis(200));
+    let to: SocketAddr = "192.0.2.99:40000".parse().unwrap();
+    link.seen[before..].iter().filter(|s| s.transmit.destination == to).cloned().collect()
+}
+
+#[test]
+fn legacy_reply_too_big_for_512_bytes_is_one_datagram_with_the_tc_bit() {
+    let mut link = link_with_many_instances();
+    let replies = legacy_exchange(&mut link, "_test._tcp.local.", RecordType::PTR, None);
+    assert_eq!(replies.len(), 1, "exactly one datagram: {:?}", replies.iter().map(|r| r.transmit.payload.len()).collect::<Vec<_>>());
+    let reply = &replies[0];
+    assert!(reply.transmit.payload.len() <= constants::LEGACY_UNICAST_MAX_PAYLOAD, "{} bytes", reply.transmit.payload.len());
+    let m = &reply.message;
+    assert!(m.metadata.truncation, "TC set when answers were cut");
+    assert_eq!(m.metadata.id, 0x4242);
+    assert_eq!(m.queries.len(), 1);
+    assert!(m.additionals.is_empty(), "additional records go before answers");
+    assert!(!m.answers.is_empty() && m.answers.len() < 40, "{} of 40 answers", m.answers.len());
+    assert!(m.answers.iter().all(|r| r.ttl <= constants::LEGACY_MAX_TTL && !r.mdns_cache_flush));
+    assert!(m.edns.is_none(), "no OPT back to a query without one");
+}
+
+#[test]
+fn legacy_reply_uses_the_payload_size_advertised_by_edns0() {
+    let mut link = link_with_many_instances();
+    let replies = legacy_exchange(&mut link, "_test._tcp.local.", RecordType::PTR, Some(1400));
+    assert_eq!(replies.len(), 1, "exactly one datagram");
+    let size = replies[0].transmit.payload.len();
+    assert!(size > constants::LEGACY_UNICAST_MAX_PAYLOAD && size <= 1400, "{size} bytes");
+    let m = &replies[0].message;
+    assert!(!m.metadata.truncation, "every answer fits: no TC");
+    assert_eq!(m.answers.len(), 40);
+    assert!(!m.additionals.is_empty(), "additional records fill what room is left");
+    assert_eq!(m.edns.as_ref().map(|e| e.max_payload()), Some(constants::MAX_PACKET_PAYLOAD as u16), "an OPT record comes back");
+    // A larger advertised size is capped at the packet limit.
+    link.run_for(Duration::from_secs(2));
+    let replies = legacy_exchange(&mut link, "_test._tcp.local.", RecordType::PTR, Some(65000));
+    assert_eq!(replies.len(), 1);
+    assert!(replies[0].transmit.payload.len() <= constants::MAX_PACKET_PAYLOAD);
+    assert!(replies[0].transmit.payload.len() > 1400, "{} bytes", replies[0].transmit.payload.len());
+    // Less than 512 counts as 512 (RFC 6891 §6.2.5).
+    let replies = legacy_exchange(&mut link, "_test._tcp.local.", RecordType::PTR, Some(100));
+    assert_eq!(replies.len(), 1);
+    let size = replies[0].transmit.payload.len();
+    assert!(size > 400 && size <= constants::LEGACY_UNICAST_MAX_PAYLOAD, "{size} bytes");
+    assert!(replies[0].message.metadata.truncation);
+}
+
+#[test]
+fn legacy_reply_whose_only_answer_is_too_big_has_the_tc_bit_and_no_answer() {
+    let mut link = Link::new(&["alpha"]);
+    let mut big = spec("Big", 8080);
+    big.txt = txt_of_len(700);
+    link.cores[0].register(link.now, big).unwrap();
+    link.run_for(Duration::from_secs(10));
+    let replies = legacy_exchange(&mut link, "Big._test._tcp.local.", RecordType::TXT, None);
+    assert_eq!(replies.len(), 1);
+    assert!(replies[0].transmit.payload.len() <= constants::LEGACY_UNICAST_MAX_PAYLOAD);
+    let m = &replies[0].message;
+    assert!(m.metadata.truncation && m.answers.is_empty(), "{m:?}");
+    // The SRV next to it is small: answered in full.
+    let replies = legacy_exchange(&mut link, "Big._test._tcp.local.", RecordType::SRV, None);
+    assert_eq!(replies.len(), 1);
+    let m = &replies[0].message;
+    assert!(!m.metadata.truncation && has_record(m, "Big._test._tcp.local.", RecordType::SRV));
+    assert!(!m.additionals.iter().any(|r| r.record_type() == RecordType::TXT), "the big TXT is no additional record");
+}
+
 #[test]
 fn cancel_sends_goodbyes_with_ttl_zero() {
     let mut link = Link::new(&["alpha"]);
@@ -1045,6 +1136,89 @@ fn records_added_updated_and_removed_at_run_time() {
         vec![(true, hinfo(b"x86")), (true, hinfo(b"arm")), (false, hinfo(b"x86")), (false, hinfo(b"arm"))],
         "added, replaced (cache flush drops the old one), then removed by its goodbye"
     );
+}
+
+/// Well-formed TXT data of exactly `len` bytes (strings of 255 bytes, then
+/// one shorter).
+fn txt_of_len(len: usize) -> Vec<u8> {
+    let mut txt = Vec::with_capacity(len);
+    while len - txt.len() >= 255 {
+        txt.push(254);
+        txt.extend([b'v'; 254]);
+    }
+    let rest = len - txt.len();
+    if rest > 0 {
+        txt.push(rest as u8 - 1);
+        txt.extend(std::iter::repeat_n(b'w', rest - 1));
+    }
+    txt
+}
+
+/// The largest rdata a record of `Svc._test._tcp.local.` may carry: the
+/// 9000-byte packet less IP and UDP headers, the DNS header, the name
+/// (22 bytes uncompressed) and the fixed fields.
+const SVC_MAX_RDATA: usize = constants::ABSOLUTE_MAX_PAYLOAD - 12 - 22 - 10;
+/// The same when the instance label may grow to 63 bytes by renaming.
+const RENAMABLE_MAX_RDATA: usize = constants::ABSOLUTE_MAX_PAYLOAD - 12 - (1 + 63 + 18) - 10;
+
+#[test]
+fn records_too_big_for_a_9000_byte_packet_are_refused() {
+    let mut link = Link::new(&["alpha"]);
+    let mut fixed = spec("Svc", 8080);
+    fixed.auto_rename = false;
+    let handle = link.cores[0].register(link.now, fixed).unwrap();
+    link.run_for(Duration::from_secs(10));
+    let add = |rdata_len: usize| RecordChange::Add { rtype: 65280, rdata: vec![7; rdata_len], ttl: 0 };
+    let bad = Err(CoreError::BadParam("record too big for one 9000-byte packet (RFC 6762 §17)"));
+    assert_eq!(link.cores[0].change_records(link.now, handle, add(SVC_MAX_RDATA + 1)), bad);
+    let before = link.seen.len();
+    let id = link.cores[0].change_records(link.now, handle, add(SVC_MAX_RDATA)).expect("exactly at the limit");
+    link.run_for(Duration::from_secs(4));
+    let carrying: Vec<&Seen> = link.seen[before..]
+        .iter()
+        .filter(|s| s.message.answers.iter().any(|r| r.record_type() == RecordType::Unknown(65280)))
+        .collect();
+    assert_eq!(carrying.len(), 3, "the largest record is announced");
+    assert!(carrying.iter().all(|s| s.transmit.payload.len() <= constants::ABSOLUTE_MAX_PAYLOAD));
+    // An update is checked the same way and leaves the record as it was.
+    let update = |rdata_len: usize| RecordChange::Update { record: Some(id), rdata: vec![8; rdata_len], ttl: 0 };
+    assert_eq!(link.cores[0].change_records(link.now, handle, update(SVC_MAX_RDATA + 1)), bad);
+    assert_eq!(link.cores[0].groups.services[&handle].extra[0].rdata, vec![7; SVC_MAX_RDATA]);
+    assert_eq!(link.cores[0].change_records(link.now, handle, update(100)), Ok(id));
+    // So is a TXT update.
+    let too_long = txt_of_len(SVC_MAX_RDATA + 1);
+    assert!(matches!(link.cores[0].update_txt(link.now, handle, too_long), Err(CoreError::BadParam(_))));
+    assert_eq!(link.cores[0].groups.services[&handle].spec.txt, b"\x05a=one".to_vec());
+}
+
+#[test]
+fn a_renamable_registration_counts_its_longest_name() {
+    let mut link = Link::new(&["alpha"]);
+    let handle = link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    let add = |rdata_len: usize| RecordChange::Add { rtype: 65280, rdata: vec![7; rdata_len], ttl: 0 };
+    assert!(matches!(link.cores[0].change_records(link.now, handle, add(RENAMABLE_MAX_RDATA + 1)), Err(CoreError::BadParam(_))));
+    assert!(link.cores[0].change_records(link.now, handle, add(RENAMABLE_MAX_RDATA)).is_ok());
+}
+
+#[test]
+fn a_txt_record_too_big_for_a_9000_byte_packet_is_refused_at_registration() {
+    let mut link = Link::new(&["alpha"]);
+    let txt = txt_of_len;
+    let mut fixed = spec("Svc", 8080);
+    fixed.auto_rename = false;
+    fixed.txt = txt(SVC_MAX_RDATA + 1);
+    assert!(matches!(link.cores[0].register(link.now, fixed.clone()), Err(CoreError::BadParam(_))));
+    fixed.txt = txt(SVC_MAX_RDATA);
+    assert!(link.cores[0].register(link.now, fixed).is_ok());
+    let mut renamable = spec("Other", 8080);
+    renamable.txt = txt(RENAMABLE_MAX_RDATA + 1);
+    assert!(matches!(link.cores[0].register(link.now, renamable.clone()), Err(CoreError::BadParam(_))));
+    renamable.txt = txt(RENAMABLE_MAX_RDATA);
+    assert!(link.cores[0].register(link.now, renamable).is_ok());
+    link.run_for(Duration::from_secs(10));
+    assert!(link.seen.iter().all(|s| s.transmit.payload.len() <= constants::ABSOLUTE_MAX_PAYLOAD));
+    let big_txts = link.seen.iter().filter(|s| s.message.answers.iter().any(|r| r.record_type() == RecordType::TXT && r.data.to_string().len() > 8000)).count();
+    assert_eq!(big_txts, 6, "both big TXT records announced three times");
 }
 
 #[test]

@@ -20,7 +20,10 @@ pub const MAX_STRING_LEN: usize = 255;
 pub const MAX_RECORD_LEN: usize = 0xFFFF;
 
 /// Practical upper bound of a TXT record in mDNS (RFC 6763 §6.2): a record
-/// must fit in one 9000-byte jumbo packet together with its headers.
+/// must fit in one 9000-byte jumbo packet together with its headers. This
+/// bounds the TXT data alone; the engine also counts the record's name and
+/// refuses TXT data that does not fit with it (RFC 6762 §17), so near this
+/// bound a long (or renamable) service name lowers the limit a little.
 pub const MDNS_MAX_TXT_LEN: usize = 8900;
 
 /// Why a TXT operation failed. The C layer maps each to a `kDNSServiceErr_*`.
