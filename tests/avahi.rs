@@ -174,6 +174,16 @@ fn avahi_on_another_host_finds_ours_and_we_find_avahis() {
     drop(publish);
 }
 
+/// Every question in the captured queries: (lower-case name, QU bit).
+fn questions_on_the_wire(pcap: &[u8]) -> Vec<(String, bool)> {
+    pcap_udp_packets(pcap)
+        .iter()
+        .filter_map(|p| hickory_proto::op::Message::from_vec(&p.payload).ok())
+        .filter(|m| m.metadata.message_type == hickory_proto::op::MessageType::Query)
+        .flat_map(|m| m.queries.iter().map(|q| (q.name().to_ascii().to_lowercase(), q.mdns_unicast_response())).collect::<Vec<_>>())
+        .collect()
+}
+
 #[test]
 fn avahi_on_the_same_host_shares_the_port_and_the_host_name() {
     let lab = Lab::new(2);
@@ -181,6 +191,7 @@ fn avahi_on_the_same_host_shares_the_port_and_the_host_name() {
     let avahi = Avahi::start(lab.host(1), None);
     let publish = lab.host(1).spawn("avahi-publish", &["-s", "Avahi Here", "_samehost._tcp", "6100"], &avahi.env());
     publish.wait_for_stderr_line("Established", secs(10)).expect("avahi-publish establishes its service");
+    let cap = capture(lab.host(1), "eth0");
     let ours = lab.host(1).spawn(example("register"), &["Ours Here", "_samehost._tcp", "6101"], &[]);
     ours.wait_for_line("REGISTERED Ours Here ", secs(5)).expect("we register next to avahi-daemon");
 
@@ -190,6 +201,13 @@ fn avahi_on_the_same_host_shares_the_port_and_the_host_name() {
     assert!(ports.contains(&6100) && ports.contains(&6101), "{:?}", out.stdout_lines());
     let seen = avahi_resolved(lab.host(1), &avahi, "_samehost._tcp");
     assert!(seen.iter().any(|s| s.0 == "Ours Here" && s.3 == 6101), "{seen:?}");
+    // QRY-12: avahi-daemon holds port 5353 too, and a unicast reply would
+    // reach only one of us: our probes and our browse never ask for one.
+    let questions = questions_on_the_wire(&cap.stop());
+    let probes: Vec<&(String, bool)> = questions.iter().filter(|(n, _)| n == "ours\\040here._samehost._tcp.local.").collect();
+    let browses: Vec<&(String, bool)> = questions.iter().filter(|(n, _)| n == "_samehost._tcp.local.").collect();
+    assert!(probes.len() >= 6 && !browses.is_empty(), "our probes and queries on the wire: {questions:?}");
+    assert!(probes.iter().chain(&browses).all(|(_, qu)| !qu), "a QU question while sharing the port: {questions:?}");
     // ... and from the other host.
     let out = lab.host(2).run(example("browse_resolve"), &["-t", "4", "_samehost._tcp"], secs(10));
     let resolved: Vec<ResolvedLine> = out.stdout_lines().iter().filter_map(|l| parse_resolved_line(l)).collect();
