@@ -215,8 +215,10 @@ fn name_is_compressed(b: &[u8], mut at: usize) -> bool {
     false
 }
 
-/// Question classes and (class, rdata range) of every record, in order.
-fn raw_fields(b: &[u8]) -> Option<(Vec<u16>, Vec<(u16, Range<usize>)>)> {
+/// Question classes, and (class, rdata range) of every record, in order.
+type RawFields = (Vec<u16>, Vec<(u16, Range<usize>)>);
+
+fn raw_fields(b: &[u8]) -> Option<RawFields> {
     let qd = be16(b, 4)?;
     let rr_count = be16(b, 6)? as usize + be16(b, 8)? as usize + be16(b, 10)? as usize;
     let mut at = 12;
@@ -1336,9 +1338,7 @@ fn browse_queries_start_within_120_ms_then_double_from_one_second() {
 #[test]
 fn pcap_reader_reports_the_ip_ttl_and_hop_limit() {
     let mut pcap = Vec::new();
-    for word in [0xa1b2_c3d4u32] {
-        pcap.extend(word.to_le_bytes());
-    }
+    pcap.extend(0xa1b2_c3d4u32.to_le_bytes());
     pcap.extend(2u16.to_le_bytes());
     pcap.extend(4u16.to_le_bytes());
     pcap.extend([0u8; 8]);
