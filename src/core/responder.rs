@@ -13,7 +13,9 @@
 //!   250 ms when defending against a probe (§6); a record another host
 //!   multicast while ours waited is not sent again (§7.4).
 //! - A question with the unicast-response bit is answered by unicast when the
-//!   record was multicast within a quarter of its TTL, else by multicast (§5.4).
+//!   record was multicast within a quarter of its TTL, else by multicast (§5.4);
+//!   a probe asking so gets its defence by unicast in any case, and by
+//!   multicast too when the record was not multicast lately (§8.1).
 //! - A query from a port other than 5353 is a legacy query: answered at once
 //!   by unicast, with its ID and question, TTLs of at most ten seconds and no
 //!   cache-flush bit (§6.7). The reply is one datagram of at most 512 bytes,
@@ -213,9 +215,15 @@ impl Core {
                     .last_multicast
                     .get(&(ifindex, family, RecordKey::of(record)))
                     .is_some_and(|t| now.saturating_duration_since(*t).as_secs() * 4 < u64::from(record.ttl));
-                if legacy || (question.mdns_unicast_response() && recently && on_link) {
+                // RFC 6762 §5.4: a QU question is answered by unicast, unless
+                // the record was not multicast within a quarter of its TTL
+                // (then by multicast, to refresh every cache); a prober
+                // asking QU gets its defence by unicast either way (§8.1).
+                let asks_unicast = question.mdns_unicast_response() && on_link;
+                if legacy || (asks_unicast && (recently || is_probe)) {
                     unicast.push(record.clone());
-                } else {
+                }
+                if !legacy && !(asks_unicast && recently) {
                     multicast.push(record.clone());
                 }
             }

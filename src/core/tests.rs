@@ -1586,3 +1586,39 @@ fn a_unique_answer_ends_the_query_series_and_refresh_queries_take_over() {
     assert!(queries[0] <= 120, "{queries:?}");
     assert!((96_000..=98_600).contains(&queries[1]), "refresh at {queries:?}");
 }
+
+#[test]
+fn a_qu_probe_for_our_name_gets_its_defence_by_unicast() {
+    let mut link = Link::new(&["alpha"]);
+    link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    link.run_for(Duration::from_secs(6)); // announced: multicast lately
+    let rival_probe = || {
+        let mut probe = new_query();
+        let mut question = Query::query(name("Svc._test._tcp.local."), RecordType::ANY);
+        question.set_mdns_unicast_response(true);
+        probe.queries.push(question);
+        probe.authorities.push(make_record(name("Svc._test._tcp.local."), 120, RData::SRV(SRV::new(0, 0, 9, name("rival.local."))), false));
+        probe
+    };
+    let rival: SocketAddr = "192.0.2.99:5353".parse().unwrap();
+    let srv_answers = |seen: &[Seen]| -> Vec<SocketAddr> {
+        seen.iter()
+            .filter(|s| is_response(&s.message) && has_record(&s.message, "Svc._test._tcp.local.", RecordType::SRV))
+            .map(|s| s.transmit.destination)
+            .collect()
+    };
+    // Announced a moment ago: the defence goes by unicast alone.
+    let before = link.seen.len();
+    link.inject_from(0, &rival_probe(), rival, true);
+    assert_eq!(srv_answers(&link.seen[before..]), vec![rival], "unicast defence at once");
+    // Not multicast for more than a quarter of the SRV's TTL: unicast to
+    // the prober, and multicast for everyone else's cache.
+    link.run_for(Duration::from_secs(40));
+    let before = link.seen.len();
+    link.inject_from(0, &rival_probe(), rival, true);
+    let mut destinations = srv_answers(&link.seen[before..]);
+    destinations.sort();
+    let mut expected = vec![rival, multicast_v4()];
+    expected.sort();
+    assert_eq!(destinations, expected, "unicast and multicast defence at once");
+}
