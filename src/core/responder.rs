@@ -15,7 +15,8 @@
 //! - A question with the unicast-response bit is answered by unicast when the
 //!   record was multicast within a quarter of its TTL, else by multicast (§5.4);
 //!   a probe asking so gets its defence by unicast in any case, and by
-//!   multicast too when the record was not multicast lately (§8.1).
+//!   multicast too when the record was not multicast lately (§8.1). Unicast
+//!   answers wait like multicast ones: shared records 20-120 ms (§6).
 //! - A query from a port other than 5353 is a legacy query: answered at once
 //!   by unicast, with its ID and question, TTLs of at most ten seconds and no
 //!   cache-flush bit (§6.7). The reply is one datagram of at most 512 bytes,
@@ -62,6 +63,16 @@ struct Pending {
     answers: Vec<Record>,
 }
 
+/// Shared records to send by unicast to a querier that asked so (§5.4),
+/// after the same 20-120 ms as multicast ones (§6).
+#[derive(Debug)]
+struct PendingUnicast {
+    ifindex: IfIndex,
+    destination: std::net::SocketAddr,
+    due: Instant,
+    answers: Vec<Record>,
+}
+
 /// A query whose known answers continue in further packets (§7.2).
 #[derive(Debug)]
 struct Truncated {
@@ -80,6 +91,7 @@ pub(crate) struct Responder {
     last_multicast: HashMap<(IfIndex, Family, RecordKey), Instant>,
     seen_from_others: HashMap<(IfIndex, Family, RecordKey), (Instant, u32)>,
     pending: Vec<Pending>,
+    pending_unicast: Vec<PendingUnicast>,
     truncated: Vec<Truncated>,
 }
 
@@ -88,6 +100,7 @@ impl Responder {
         self.last_multicast.retain(|(i, _, _), _| *i != ifindex);
         self.seen_from_others.retain(|(i, _, _), _| *i != ifindex);
         self.pending.retain(|p| p.ifindex != ifindex);
+        self.pending_unicast.retain(|p| p.ifindex != ifindex);
         self.truncated.retain(|t| t.datagram.ifindex != ifindex);
     }
 }
@@ -228,13 +241,22 @@ impl Core {
                 }
             }
         }
+        let at_once = is_probe || !delay_shared || (message.queries.len() == 1 && all_unique);
         if !unicast.is_empty() {
-            self.send_unicast_answers(now, datagram, message, unicast, legacy, &addresses);
+            if legacy {
+                self.send_legacy_answers(now, datagram, message, unicast, &addresses);
+            } else if at_once {
+                self.send_unicast_answers(now, datagram.ifindex, datagram.source, unicast);
+            } else {
+                let due = now + self.rng.millis(SHARED_ANSWER_DELAY_MIN_MS, SHARED_ANSWER_DELAY_MAX_MS);
+                let pending = PendingUnicast { ifindex: datagram.ifindex, destination: datagram.source, due, answers: unicast };
+                self.responder.pending_unicast.push(pending);
+            }
         }
         if multicast.is_empty() {
             return;
         }
-        if is_probe || !delay_shared || (message.queries.len() == 1 && all_unique) {
+        if at_once {
             self.send_multicast_answers(now, ifindex, family, now, multicast, is_probe);
             return;
         }
@@ -252,44 +274,40 @@ impl Core {
         }
     }
 
-    fn send_unicast_answers(
-        &mut self,
-        now: Instant,
-        datagram: &Datagram,
-        query: &Message,
-        answers: Vec<Record>,
-        legacy: bool,
-        addresses: &Addresses,
-    ) {
+    /// A legacy query's reply (§6.7): its ID and question, TTLs of at most
+    /// ten seconds, no cache-flush bit, in one datagram the resolver accepts.
+    fn send_legacy_answers(&mut self, now: Instant, datagram: &Datagram, query: &Message, answers: Vec<Record>, addresses: &Addresses) {
         let additionals = self.additional_records(&answers, addresses);
-        let mut message = new_response(if legacy { query.metadata.id } else { 0 });
+        let mut message = new_response(query.metadata.id);
         let legacy_form = |mut r: Record| {
             r.ttl = r.ttl.min(LEGACY_MAX_TTL);
             r.mdns_cache_flush = false;
             r
         };
-        if legacy {
-            message.queries = query.queries.clone();
-            message.answers = answers.into_iter().map(legacy_form).collect();
-            message.additionals = additionals.into_iter().map(legacy_form).collect();
-            if query.edns.is_some() {
-                // RFC 6891 §7: a query with an OPT record gets one back.
-                let mut edns = Edns::new();
-                edns.set_max_payload(MAX_PACKET_PAYLOAD as u16);
-                message.set_edns(edns);
-            }
-            // One datagram the resolver accepts (§6.7, §18.5): `send` does
-            // not split a message that already fits the packet limit.
-            let limit = usize::from(query.max_payload()).clamp(LEGACY_UNICAST_MAX_PAYLOAD, MAX_PACKET_PAYLOAD);
-            match truncate_to_fit(message, limit) {
-                Some(fitted) => message = fitted,
-                None => return,
-            }
-        } else {
-            message.answers = answers;
-            message.additionals = additionals;
+        message.queries = query.queries.clone();
+        message.answers = answers.into_iter().map(legacy_form).collect();
+        message.additionals = additionals.into_iter().map(legacy_form).collect();
+        if query.edns.is_some() {
+            // RFC 6891 §7: a query with an OPT record gets one back.
+            let mut edns = Edns::new();
+            edns.set_max_payload(MAX_PACKET_PAYLOAD as u16);
+            message.set_edns(edns);
         }
-        self.send(now, datagram.ifindex, datagram.source, message);
+        // One datagram the resolver accepts (§6.7, §18.5): `send` does
+        // not split a message that already fits the packet limit.
+        let limit = usize::from(query.max_payload()).clamp(LEGACY_UNICAST_MAX_PAYLOAD, MAX_PACKET_PAYLOAD);
+        if let Some(fitted) = truncate_to_fit(message, limit) {
+            self.send(now, datagram.ifindex, datagram.source, fitted);
+        }
+    }
+
+    /// An mDNS answer by unicast to a querier that asked for one (§5.4).
+    fn send_unicast_answers(&mut self, now: Instant, ifindex: IfIndex, destination: std::net::SocketAddr, answers: Vec<Record>) {
+        let addresses = self.published(ifindex);
+        let mut message = new_response(0);
+        message.additionals = self.additional_records(&answers, &addresses);
+        message.answers = answers;
+        self.send(now, ifindex, destination, message);
     }
 
     fn send_multicast_answers(
@@ -396,10 +414,18 @@ impl Core {
         for pending in due {
             self.send_multicast_answers(now, pending.ifindex, pending.family, pending.created, pending.answers, false);
         }
+        let (due, later): (Vec<PendingUnicast>, Vec<PendingUnicast>) =
+            std::mem::take(&mut self.responder.pending_unicast).into_iter().partition(|p| p.due <= now);
+        self.responder.pending_unicast = later;
+        for pending in due {
+            self.send_unicast_answers(now, pending.ifindex, pending.destination, pending.answers);
+        }
     }
 
     pub(crate) fn responder_deadline(&self) -> Option<Instant> {
-        self.responder.pending.iter().map(|p| p.due).chain(self.responder.truncated.iter().map(|t| t.due)).min()
+        let pending = self.responder.pending.iter().map(|p| p.due);
+        let pending_unicast = self.responder.pending_unicast.iter().map(|p| p.due);
+        pending.chain(pending_unicast).chain(self.responder.truncated.iter().map(|t| t.due)).min()
     }
 }
 

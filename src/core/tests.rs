@@ -1622,3 +1622,37 @@ fn a_qu_probe_for_our_name_gets_its_defence_by_unicast() {
     expected.sort();
     assert_eq!(destinations, expected, "unicast and multicast defence at once");
 }
+
+#[test]
+fn unicast_answers_wait_like_multicast_ones_shared_20_to_120ms_unique_at_once() {
+    let mut link = Link::new(&["alpha"]);
+    link.cores[0].register(link.now, spec("Svc", 8080)).unwrap();
+    link.run_for(Duration::from_secs(6)); // announced: QU questions get unicast
+    let querier: SocketAddr = "192.0.2.99:5353".parse().unwrap();
+    // The SRV first: a quarter of its 120 s TTL after the announcements,
+    // it would go by multicast again.
+    for (owner, rtype, shared) in [("Svc._test._tcp.local.", RecordType::SRV, false), ("_test._tcp.local.", RecordType::PTR, true)] {
+        for _ in 0..8 {
+            link.run_for(Duration::from_millis(1100));
+            let mut query = new_query();
+            let mut question = Query::query(name(owner), rtype);
+            question.set_mdns_unicast_response(true);
+            query.queries.push(question);
+            let asked = link.elapsed();
+            let before = link.seen.len();
+            link.inject_from(0, &query, querier, true);
+            link.run_for(Duration::from_millis(200));
+            let answer = link.seen[before..]
+                .iter()
+                .find(|s| is_response(&s.message) && has_record(&s.message, owner, rtype))
+                .unwrap_or_else(|| panic!("no answer for {owner}"));
+            assert_eq!(answer.transmit.destination, querier, "{owner} by unicast");
+            let delay = ms(answer.at - asked);
+            if shared {
+                assert!((20..=120).contains(&delay), "{owner}: shared answer after {delay} ms");
+            } else {
+                assert_eq!(delay, 0, "{owner}: unique answer at once");
+            }
+        }
+    }
+}
