@@ -326,11 +326,11 @@ impl Core {
                     let before = self.published(index);
                     if let Some(existing) = self.interfaces.get_mut(&index) {
                         existing.info = info;
-                    }
-                    if flapped {
-                        if let Some(existing) = self.interfaces.get_mut(&index) {
+                        if flapped {
                             existing.activated = now;
                         }
+                    }
+                    if flapped {
                         self.interface_added(now, index);
                     } else if addresses_changed {
                         self.withdraw_addresses(now, index, &before);

@@ -24,7 +24,7 @@ use std::cmp::Ordering;
 use std::net::IpAddr;
 use std::time::Instant;
 
-use hickory_proto::op::{Message, Query};
+use hickory_proto::op::Message;
 use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
 
 use super::constants::*;
@@ -99,11 +99,7 @@ impl Core {
         let Some(group) = self.groups.get(id) else { return };
         let name = group.name.clone();
         let mut message = new_query();
-        let mut question = Query::query(name.clone(), RecordType::ANY);
-        if first && self.receives_unicast {
-            question.set_mdns_unicast_response(true);
-        }
-        message.queries.push(question);
+        message.queries.push(self.question(now, ifindex, &name, RecordType::ANY, first && self.receives_unicast));
         message.authorities = self
             .groups
             .unique_records(id, &addresses)
@@ -113,9 +109,6 @@ impl Core {
                 r
             })
             .collect();
-        if first && self.receives_unicast {
-            self.note_unicast_question(now, ifindex, &name, RecordType::ANY);
-        }
         self.send_multicast(now, ifindex, message);
     }
 

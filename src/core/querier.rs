@@ -14,7 +14,6 @@
 //! - Duplicate question suppression (§7.3): when another host asks the same
 //!   question (without the unicast-response bit) shortly before we would,
 //!   listing no known answer we would not list, our query counts as sent.
-//!
 //! - Unicast replies (§5.4, §6, §15.1): only while no other socket on this
 //!   host shares port 5353 (a unicast reply would reach just one of them),
 //!   the first query of a question asked within a second of start-up or of
@@ -134,11 +133,7 @@ impl Core {
     fn send_questions(&mut self, now: Instant, ifindex: IfIndex, questions: &[(Name, RecordType, bool)]) {
         let mut message = new_query();
         for (name, rtype, unicast) in questions {
-            let mut query = Query::query(name.clone(), *rtype);
-            if *unicast {
-                query.set_mdns_unicast_response(true);
-                self.note_unicast_question(now, ifindex, name, *rtype);
-            }
+            let query = self.question(now, ifindex, name, *rtype, *unicast);
             message.queries.push(query);
             message.answers.extend(self.known_answers(now, ifindex, name, *rtype));
         }
@@ -160,10 +155,17 @@ impl Core {
                 .is_some_and(|i| now.saturating_duration_since(i.activated) <= UNICAST_QUESTION_WINDOW)
     }
 
-    /// Remembers a question (or probe) that asked for unicast replies.
-    pub(crate) fn note_unicast_question(&mut self, now: Instant, ifindex: IfIndex, name: &Name, rtype: RecordType) {
-        self.forget_old_unicast_questions(now);
-        self.querier.unicast_asked.push_back((now, ifindex, name.clone(), rtype));
+    /// A question to send on `ifindex` (a query's or a probe's); one that
+    /// asks for unicast replies (the QU bit) is remembered, so that the
+    /// unicast answers to it are accepted.
+    pub(crate) fn question(&mut self, now: Instant, ifindex: IfIndex, name: &Name, rtype: RecordType, unicast: bool) -> Query {
+        let mut query = Query::query(name.clone(), rtype);
+        if unicast {
+            query.set_mdns_unicast_response(true);
+            self.forget_old_unicast_questions(now);
+            self.querier.unicast_asked.push_back((now, ifindex, name.clone(), rtype));
+        }
+        query
     }
 
     fn forget_old_unicast_questions(&mut self, now: Instant) {

@@ -233,10 +233,11 @@ impl Core {
                 // (then by multicast, to refresh every cache); a prober
                 // asking QU gets its defence by unicast either way (§8.1).
                 let asks_unicast = question.mdns_unicast_response() && on_link;
-                if legacy || (asks_unicast && (recently || is_probe)) {
+                let unicast_only = legacy || (asks_unicast && recently);
+                if unicast_only || (asks_unicast && is_probe) {
                     unicast.push(record.clone());
                 }
-                if !legacy && !(asks_unicast && recently) {
+                if !unicast_only {
                     multicast.push(record.clone());
                 }
             }

@@ -120,12 +120,7 @@ pub fn truncate_to_fit(mut message: Message, limit: usize) -> Option<Message> {
     }
     let additionals = std::mem::take(&mut message.additionals);
     if fits(&message, limit) {
-        let keep = largest_fitting(additionals.len(), |n| {
-            let mut trial = message.clone();
-            trial.additionals = additionals[..n].to_vec();
-            fits(&trial, limit)
-        });
-        message.additionals = additionals[..keep].to_vec();
+        put_back_what_fits(&mut message, additionals, limit, |m| &mut m.additionals);
         return Some(message);
     }
     let answers = std::mem::take(&mut message.answers);
@@ -133,13 +128,19 @@ pub fn truncate_to_fit(mut message: Message, limit: usize) -> Option<Message> {
     if !fits(&message, limit) {
         return None;
     }
-    let keep = largest_fitting(answers.len(), |n| {
+    put_back_what_fits(&mut message, answers, limit, |m| &mut m.answers);
+    Some(message)
+}
+
+/// Puts as many of `records` (from the front) into the `section` of a
+/// `message` that fits `limit` without them as keep it within `limit`.
+fn put_back_what_fits(message: &mut Message, records: Vec<Record>, limit: usize, section: fn(&mut Message) -> &mut Vec<Record>) {
+    let keep = largest_fitting(records.len(), |n| {
         let mut trial = message.clone();
-        trial.answers = answers[..n].to_vec();
+        *section(&mut trial) = records[..n].to_vec();
         fits(&trial, limit)
     });
-    message.answers = answers[..keep].to_vec();
-    Some(message)
+    *section(message) = records[..keep].to_vec();
 }
 
 /// Encodes a query whose known answers may not fit in one packet (RFC 6762
