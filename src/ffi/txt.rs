@@ -241,31 +241,20 @@ pub unsafe extern "C" fn TXTRecordSetValue(
     value: *const c_void,
 ) -> DNSServiceErrorType {
     guard(kDNSServiceErr_Unknown, || {
-        if key.is_null() {
-            return kDNSServiceErr_BadParam;
+        // SAFETY: the caller keeps the dns_sd.h contract (see above).
+        unsafe {
+            edit_record(txtRecord, key, |data, key| {
+                let value = if value.is_null() {
+                    None
+                } else {
+                    // SAFETY: dns_sd.h requires `value` to be readable for
+                    // `valueSize` bytes; it is non-NULL (also for size 0). The
+                    // record is not written until `edit_record` stores `data`.
+                    Some(slice::from_raw_parts(value.cast::<u8>(), usize::from(valueSize)))
+                };
+                txt::set_value(data, key, value)
+            })
         }
-        // SAFETY: dns_sd.h requires a ref set up by TXTRecordCreate.
-        let Some(st) = (unsafe { state_mut(txtRecord) }) else {
-            return kDNSServiceErr_BadParam;
-        };
-        // SAFETY: `key` is non-NULL and dns_sd.h requires a C string.
-        let key = unsafe { c_bytes(key) };
-        let value = if value.is_null() {
-            None
-        } else {
-            // SAFETY: dns_sd.h requires `value` to be readable for
-            // `valueSize` bytes; it is non-NULL (also for size 0).
-            Some(unsafe { slice::from_raw_parts(value.cast::<u8>(), usize::from(valueSize)) })
-        };
-        // Work on a copy: `key` or `value` may point into the record itself.
-        // SAFETY: `st` was set up by TXTRecordCreate/store.
-        let mut data = unsafe { st.data() }.to_vec();
-        if let Err(e) = txt::set_value(&mut data, key, value) {
-            return error_code(e);
-        }
-        // SAFETY: `st` was set up by TXTRecordCreate/store; `data` is our own
-        // Vec, and `key`/`value` are not used past this point.
-        unsafe { st.store(&data) }
     })
 }
 
@@ -284,24 +273,40 @@ pub unsafe extern "C" fn TXTRecordRemoveValue(
     key: *const c_char,
 ) -> DNSServiceErrorType {
     guard(kDNSServiceErr_Unknown, || {
-        if key.is_null() {
-            return kDNSServiceErr_BadParam;
-        }
-        // SAFETY: dns_sd.h requires a ref set up by TXTRecordCreate.
-        let Some(st) = (unsafe { state_mut(txtRecord) }) else {
-            return kDNSServiceErr_BadParam;
-        };
-        // SAFETY: `key` is non-NULL and dns_sd.h requires a C string.
-        let key = unsafe { c_bytes(key) };
-        // SAFETY: `st` was set up by TXTRecordCreate/store.
-        let mut data = unsafe { st.data() }.to_vec();
-        if let Err(e) = txt::remove_value(&mut data, key) {
-            return error_code(e);
-        }
-        // SAFETY: as in TXTRecordSetValue; the record only shrinks here, so
-        // no allocation happens.
-        unsafe { st.store(&data) }
+        // SAFETY: the caller keeps the dns_sd.h contract (see above).
+        unsafe { edit_record(txtRecord, key, txt::remove_value) }
     })
+}
+
+/// The body of TXTRecordSetValue and TXTRecordRemoveValue: checks the ref
+/// and the key, applies `edit` to a copy of the record's bytes (`key`, or a
+/// value, may point into the record itself) and stores the result.
+///
+/// # Safety
+/// `txtRecord` is NULL or a ref set up by TXTRecordCreate; `key` is NULL or
+/// a NUL-terminated string.
+unsafe fn edit_record(
+    txtRecord: *mut TXTRecordRef,
+    key: *const c_char,
+    edit: impl FnOnce(&mut Vec<u8>, &[u8]) -> Result<(), TxtError>,
+) -> DNSServiceErrorType {
+    if key.is_null() {
+        return kDNSServiceErr_BadParam;
+    }
+    // SAFETY: the caller passes NULL or a ref set up by TXTRecordCreate.
+    let Some(st) = (unsafe { state_mut(txtRecord) }) else {
+        return kDNSServiceErr_BadParam;
+    };
+    // SAFETY: `key` is non-NULL and the caller passes a C string.
+    let key = unsafe { c_bytes(key) };
+    // SAFETY: `st` was set up by TXTRecordCreate/store.
+    let mut data = unsafe { st.data() }.to_vec();
+    if let Err(e) = edit(&mut data, key) {
+        return error_code(e);
+    }
+    // SAFETY: `st` was set up by TXTRecordCreate/store; `data` is our own
+    // Vec, and `key` (and any value) are not used past this point.
+    unsafe { st.store(&data) }
 }
 
 /// `uint16_t TXTRecordGetLength(const TXTRecordRef *txtRecord)`
